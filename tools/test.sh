@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The second command: install what is missing, check that imgsearch/ is what the notebooks export,
+# then run the whole test suite (every notebook in nbs/ is a pytest item). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh
+.venv/bin/nbdev-export
+if command -v git >/dev/null && git rev-parse --git-dir >/dev/null 2>&1; then
+  if [ -n "$(git status --porcelain -- imgsearch)" ]; then
+    git status --short -- imgsearch
+    echo "imgsearch/ differs from what nbdev-export writes from nbs/: run .venv/bin/nbdev-export and commit" >&2
+    exit 1
+  fi
+fi
+.venv/bin/python tools/readme.py --check
+exec .venv/bin/python -m pytest "$@"
