@@ -8,14 +8,17 @@ Docs: https://imgsearch.github.io/imgsearch/data.html.md"""
 __all__ = ['IMAGE_EXTS', 'atomic_write', 'save_json', 'load_json', 'normalise_tag', 'normalise_tags', 'Item', 'split_of',
            'Collection', 'read_manifest', 'read_seed_folder', 'read_folder_tree', 'read_collection']
 
-# %% ../nbs/00_data.ipynb #a44e9a50
+# %% ../nbs/00_data.ipynb #9c199e70
 import hashlib, json, os, re, tempfile, unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 
-# %% ../nbs/00_data.ipynb #83517f5a
+# %% ../nbs/00_data.ipynb #0f586519
+def _umask():
+    m = os.umask(0o22); os.umask(m); return m
+
 @contextmanager
 def atomic_write(path, # destination file
                  mode='w', # 'w' for text, 'wb' for bytes
@@ -25,6 +28,7 @@ def atomic_write(path, # destination file
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; give it a normal file's permissions
         with os.fdopen(fd, mode, **({} if 'b' in mode else dict(encoding=encoding))) as f:
             yield f
             f.flush(); os.fsync(f.fileno())
@@ -43,7 +47,7 @@ def load_json(path): # a JSON file
     "Read a JSON file."
     with open(path, encoding='utf-8') as f: return json.load(f)
 
-# %% ../nbs/00_data.ipynb #3e3d482e
+# %% ../nbs/00_data.ipynb #41e3e7f0
 _ws = re.compile(r'\s+')
 
 def normalise_tag(s): # a tag term or query, any script
@@ -58,7 +62,7 @@ def normalise_tags(tags): # a tag, a list of tags, or None
     out = dict.fromkeys(t for t in map(normalise_tag, tags) if t)
     return tuple(out)
 
-# %% ../nbs/00_data.ipynb #511a90db
+# %% ../nbs/00_data.ipynb #98b66ecb
 @dataclass(frozen=True)
 class Item:
     "One image of a collection."
@@ -69,7 +73,7 @@ class Item:
 
     def to_dict(self): return dict(id=self.id, path=self.path, tags=list(self.tags), text=self.text)
 
-# %% ../nbs/00_data.ipynb #000772b4
+# %% ../nbs/00_data.ipynb #290118f1
 def split_of(ids, # image ids
              seed=0, # changes the split
              test_frac=1/6): # share of images in the test split
@@ -78,7 +82,7 @@ def split_of(ids, # image ids
     h = [int.from_bytes(hashlib.blake2b(f'{seed}:{i}'.encode(), digest_size=4).digest(), 'big') for i in ids]
     return np.where(np.array(h, dtype=np.uint64) < cut, 'test', 'train')
 
-# %% ../nbs/00_data.ipynb #7f53f71f
+# %% ../nbs/00_data.ipynb #cc5125f8
 class Collection:
     "A list of tagged images; row `i` of every feature matrix belongs to `self[i]`."
     def __init__(self, items, # `Item`s; ids must be unique
@@ -132,7 +136,7 @@ class Collection:
                 items.append(Item(d['id'], d['path'], tuple(d['tags']), d.get('text', '')))
         return cls(items, Path(path).parent, Path(path).parent.name)
 
-# %% ../nbs/00_data.ipynb #d43bb322
+# %% ../nbs/00_data.ipynb #5cd980bd
 def _tags_field(d):
     for k in ('tags', 'tag', 'tags_term'):
         if k in d: return d[k]
@@ -168,7 +172,7 @@ def read_manifest(path): # a JSON-lines manifest file
             _add_item(items, seen, problems, where, d['id'], root/d['path'], tags, d.get('text', ''))
     return Collection(items, root, path.stem if path.stem != 'manifest' else root.name, problems)
 
-# %% ../nbs/00_data.ipynb #18bdda4e
+# %% ../nbs/00_data.ipynb #f76b2ad5
 def read_seed_folder(path): # folder with `image_info.json` and `pics/`
     "Read a collection in the seed's format: `image_info.json` lines of `pic_id`/`tags_term`, files `pics/<pic_id>.jpg`."
     root = Path(path).resolve()
@@ -188,7 +192,7 @@ def read_seed_folder(path): # folder with `image_info.json` and `pics/`
             _add_item(items, seen, problems, where, pid, root/'pics'/f'{pid}.jpg', d.get('tags_term'))
     return Collection(items, root, root.name, problems)
 
-# %% ../nbs/00_data.ipynb #1ef9e8b5
+# %% ../nbs/00_data.ipynb #41098694
 IMAGE_EXTS = {'.jpg', '.jpeg', '.png', '.gif', '.bmp', '.webp', '.tif', '.tiff', '.jfif', '.ppm', '.pgm'}
 
 def read_folder_tree(path, # top folder; its sub-folder names are the tags
@@ -207,7 +211,7 @@ def read_folder_tree(path, # top folder; its sub-folder names are the tags
             _add_item(items, seen, problems, rp, rp, Path(dirpath)/fn, tags)
     return Collection(items, root, root.name, problems)
 
-# %% ../nbs/00_data.ipynb #d7957415
+# %% ../nbs/00_data.ipynb #a58a53f7
 def read_collection(source): # a `.jsonl` manifest, a seed-format folder, a folder tree, or a `collection.jsonl` written by a build
     "Read a collection from a manifest file, a seed-format folder or a folder tree."
     p = Path(source)

@@ -7,19 +7,19 @@ Docs: https://imgsearch.github.io/imgsearch/evaluate.html.md"""
 # %% auto #0
 __all__ = ['random_scores', 'model_scores', 'conse_vectors', 'cosine_scores', 'imagenet_probs', 'imagenet_class_vectors',
            'protocol_b', 'protocol_a', 'seed_pairwise', 'evaluate', 'format_table', 'evaluate_collection',
-           'imgsearch_eval']
+           'imgsearch_eval', 'build_sample', 'show_queries']
 
-# %% ../nbs/07_evaluate.ipynb #81db4794
+# %% ../nbs/07_evaluate.ipynb #0840b304
 import sys, time
 from pathlib import Path
 import numpy as np, torch
 from fastcore.script import call_parse
-from .data import save_json, load_json
+from .data import save_json, load_json, atomic_write
 from .metrics import ranking_metrics, summarise
 from .model import load_matcher
 from .train import MatchData, load_match_data, zero_shot_tags, embed_rows
 
-# %% ../nbs/07_evaluate.ipynb #1290b3cb
+# %% ../nbs/07_evaluate.ipynb #35930a91
 def random_scores(data, rows, tids, seed=0): # data, image rows, tag ids, seed
     "Uniform random scores: the chance level."
     return np.random.default_rng(seed).random((len(rows), len(tids)))
@@ -46,7 +46,7 @@ def cosine_scores(a, b): # [N, d] and [T, d]
     nb = b / np.clip(np.linalg.norm(b, axis=1, keepdims=True), 1e-12, None)
     return na @ nb.T
 
-# %% ../nbs/07_evaluate.ipynb #567f4749
+# %% ../nbs/07_evaluate.ipynb #210b381a
 @torch.no_grad()
 def imagenet_probs(feats, # [N, dim] pooled features from the build
                    backbone, # the build's backbone name
@@ -64,7 +64,7 @@ def imagenet_class_vectors(kv): # word vectors (gensim KeyedVectors)
     info = ImageNetInfo()
     return embed_tags([info.index_to_description(i).split(',')[0] for i in range(1000)], kv)
 
-# %% ../nbs/07_evaluate.ipynb #24e1189a
+# %% ../nbs/07_evaluate.ipynb #8ae55b5c
 def protocol_b(scores, rel, keep): # [n, T] scores, [n, T] relevance, [T] queries to score
     "Open vocabulary: rank all test images for each query tag."
     return summarise(ranking_metrics(scores[:, keep], rel[:, keep]))
@@ -85,7 +85,7 @@ def seed_pairwise(scores, rel): # [n, T] scores, [n, T] relevance
     neg = np.roll(i, -3)
     return float((scores[i, j] > scores[neg, j]).mean())
 
-# %% ../nbs/07_evaluate.ipynb #8cab4a97
+# %% ../nbs/07_evaluate.ipynb #3b8b6447
 def evaluate(data:MatchData, # the collection as arrays
              rankers:dict, # name -> function (rows, tag ids) -> scores [n, T]
              zero_shot, # [T] tags held out of training
@@ -113,7 +113,7 @@ def evaluate(data:MatchData, # the collection as arrays
         report['rankers'][name] = r
     return report
 
-# %% ../nbs/07_evaluate.ipynb #b12a1167
+# %% ../nbs/07_evaluate.ipynb #34cbf62d
 def format_table(report): # from `evaluate`
     "The results as a Markdown table."
     cols = [('seen', 'B', 'ap', 'mAP'), ('seen', 'B', 'ndcg10', 'NDCG@10'), ('seen', 'B', 'r1', 'R@1'), ('seen', 'B', 'r5', 'R@5'),
@@ -128,7 +128,7 @@ def format_table(report): # from `evaluate`
                  f"{report['min_images']} test images each (protocol B); not scored: {report['not_scored']}.")
     return '\n'.join(lines)
 
-# %% ../nbs/07_evaluate.ipynb #a0c4828e
+# %% ../nbs/07_evaluate.ipynb #a6e73525
 def evaluate_collection(path, # a folder written by imgsearch-build and trained by imgsearch-train
                         min_images=2, # fewest test images a tag needs to be scored
                         conse=True): # include the ConSE zero-shot baseline
@@ -170,3 +170,55 @@ def imgsearch_eval(path:str, # a folder written by imgsearch-build and trained b
     print(format_table(rep))
     for k, v in rep['notes'].items(): print(f'{k}: {v}')
     return rep
+
+# %% ../nbs/07_evaluate.ipynb #e0b1bcc1
+def build_sample(out, # folder to build into (reused when already built and trained)
+                 epochs=15, # training epochs of each model
+                 progress=False): # show progress bars
+    "Build, train (ours and seed-faithful) and evaluate the committed sample collection in `out`; return its path."
+    from dataclasses import replace as _replace
+    from imgsearch.build import build_collection
+    from imgsearch.train import train_collection, TrainConfig, SEED_FAITHFUL
+    out = Path(out)
+    if (out/'eval.json').is_file(): return out
+    build_collection('sample', out, batch_size=16, progress=progress)
+    train_collection(out, TrainConfig(epochs=epochs, batch_size=64, patience=0), 'model', 'cpu', progress)
+    train_collection(out, _replace(SEED_FAITHFUL, epochs=epochs), 'seed', 'cpu', progress)
+    evaluate_collection(out, conse=True)
+    return out
+
+# %% ../nbs/07_evaluate.ipynb #cff1ce74
+def show_queries(path, # a built and trained collection folder
+                 tags, # query tags
+                 k=6, # images per query
+                 model='model', # checkpoint name under DIR/model/
+                 size=64, # thumbnail size in pixels
+                 save=None): # also save the figure as a PNG here
+    "A grid of the top-`k` test images for each query tag, relevant ones framed green."
+    import matplotlib
+    if save is not None: matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from imgsearch.data import Collection
+    from imgsearch.image import load_image
+    path = Path(path)
+    data, coll = load_match_data(path), Collection.load(path/'collection.jsonl')
+    m, _ = load_matcher(path/'model'/f'{model}.pt')
+    rows = np.flatnonzero((data.split == 'test') & data.valid)
+    tix = {t: i for i, t in enumerate(data.tags)}
+    missing = [t for t in tags if t not in tix or not data.found[tix[t]]]
+    if missing: raise ValueError(f'no word vector or no such tag in {path.name}: {missing}')
+    tids = np.array([tix[t] for t in tags])
+    s, rel = model_scores(m, data, rows, tids), data.relevance(rows, tids)
+    fig, axs = plt.subplots(len(tags), k, figsize=(k * 1.1, len(tags) * 1.25), squeeze=False)
+    for j, t in enumerate(tags):
+        for c, i in enumerate(np.argsort(-s[:, j])[:k]):
+            ax = axs[j, c]; im = load_image(coll[rows[i]].path); im.thumbnail((size, size))
+            ax.imshow(im); ax.set_xticks([]); ax.set_yticks([])
+            for sp in ax.spines.values(): sp.set_color('green' if rel[i, j] else 'red'); sp.set_linewidth(2.5)
+            ax.set_title(f'{s[i, j]:.2f}', fontsize=7, pad=2)
+        axs[j, 0].set_ylabel(t, fontsize=8)
+    fig.tight_layout(pad=0.3)
+    if save is not None:
+        with atomic_write(save, 'wb') as f: fig.savefig(f, format='png', dpi=72)
+        plt.close(fig)
+    return fig

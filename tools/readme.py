@@ -17,7 +17,7 @@ def render(nb_path=root/'nbs'/'index.ipynb'):
         src = ''.join(cell['source']).strip()
         lines = src.splitlines()
         if not src or any(l.strip() in ('#| hide', '#|hide') for l in lines): continue
-        if cell['cell_type'] == 'markdown': parts.append(src)
+        if cell['cell_type'] == 'markdown': parts.append(src.replace('](images/', '](nbs/images/'))  # links relative to nbs/
         elif cell['cell_type'] == 'code':
             code = '\n'.join(l for l in lines if not l.startswith('#|')).strip()
             if code: parts.append(f'```python\n{code}\n```')

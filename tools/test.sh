@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
+bash tools/browser.sh
 .venv/bin/nbdev-export
 if command -v git >/dev/null && git rev-parse --git-dir >/dev/null 2>&1; then
   if [ -n "$(git status --porcelain -- imgsearch)" ]; then
