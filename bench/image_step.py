@@ -17,7 +17,9 @@ from PIL import Image
 from imgsearch.data import Collection, Item
 from imgsearch.image import load_backbone, load_image, embed_images
 
-CLIPART = Path('/tmp/debs/x/usr/share/openclipart/png')
+from imgsearch.demo import default_cache, SYSTEM_ROOT
+# the demo collection's drawings, where `imgsearch-build demo` (or the system package) put them
+CLIPART = next((p/'png' for p in (Path(SYSTEM_ROOT), default_cache()) if (p/'png').is_dir()), Path('/nonexistent'))
 EXTS = {'.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', '.tif', '.tiff'}
 
 def find_images(folder, n):

@@ -9,7 +9,7 @@ __all__ = ['SEED_FAITHFUL', 'zero_shot_tags', 'MatchData', 'load_match_data', 's
            'training_sets', 'embed_rows', 'validation_map', 'fit', 'plot_history', 'train_collection',
            'imgsearch_train']
 
-# %% ../nbs/06_train.ipynb #6a0e44a8
+# %% ../nbs/06_train.ipynb #662077aa
 import hashlib, json, math, sys, time
 from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
@@ -22,7 +22,7 @@ from .image import load_image_features, pick_device
 from .model import MatchConfig, MatchNet, pair_hinge_loss, seed_loss, save_matcher
 from .metrics import ranking_metrics, summarise
 
-# %% ../nbs/06_train.ipynb #c0ee3866
+# %% ../nbs/06_train.ipynb #99dd27ef
 def zero_shot_tags(tags, # tag terms
                    frac=0.2, # share of tags held out of training
                    seed=0): # changes which tags
@@ -73,7 +73,7 @@ def load_match_data(path, # a folder written by `imgsearch-build`
     meta = dict(collection=coll.fingerprint(), backbone=img_man.get('backbone'), vectors=txt_man.get('source'))
     return MatchData(coll.ids, feats, valid, tags, vecs, found, item_tags, coll.splits(seed), meta)
 
-# %% ../nbs/06_train.ipynb #16c1150e
+# %% ../nbs/06_train.ipynb #ab0997f6
 def synthetic_match_data(n=600, # images
                          n_tags=6, # tags
                          img_dim=32, # image feature size
@@ -90,11 +90,11 @@ def synthetic_match_data(n=600, # images
     return MatchData(ids, feats.astype(np.float32), np.ones(n, bool), [f'tag{i}' for i in range(n_tags)], vecs, found,
                      item_tags, split_of(ids), dict(backbone='synthetic'))
 
-# %% ../nbs/06_train.ipynb #1a875ff7
+# %% ../nbs/06_train.ipynb #84e2cb98
 @dataclass
 class TrainConfig:
     "Everything that decides a training run."
-    loss: str = 'pairs' # 'pairs' (random in-batch negatives), 'hardest' (VSE++) or 'seed' (the original)
+    loss: str = 'hardest' # 'hardest' (VSE++), 'pairs' (random in-batch negatives) or 'seed' (the original)
     margin: float = 0.3 # hinge margin
     optimizer: str = 'adam' # 'adam' or 'sgd'
     lr: float = 1e-3 # learning rate
@@ -115,7 +115,7 @@ class TrainConfig:
 SEED_FAITHFUL = TrainConfig(loss='seed', optimizer='sgd', lr=1e-3, weight_decay=0., batch_size=32, epochs=20, patience=0,
                             dropout=0., img_act=False, txt_layers=1, standardise=False)
 
-# %% ../nbs/06_train.ipynb #a726b83c
+# %% ../nbs/06_train.ipynb #5867249d
 def training_sets(data:MatchData, # the collection
                   cfg:TrainConfig): # gives the seeds and shares
     "Training pairs (image row, tag id), validation rows, and the zero-shot tag mask."
@@ -128,7 +128,7 @@ def training_sets(data:MatchData, # the collection
     pairs = np.array(pairs, np.int64).reshape(-1, 2)
     return pairs, np.flatnonzero(is_val), zs
 
-# %% ../nbs/06_train.ipynb #b2c7a63a
+# %% ../nbs/06_train.ipynb #34b714c0
 @torch.no_grad()
 def embed_rows(model, data, rows, device='cpu', bs=4096): # model, data, image rows, device, batch size
     "Unit vectors of the images at `rows`."
@@ -145,7 +145,7 @@ def validation_map(model, data, rows, tag_mask, device='cpu'): # model, data, im
     s = embed_rows(model, data, rows, device) @ model.embed_texts(torch.as_tensor(data.vecs[tids], device=device)).cpu().T
     return summarise(ranking_metrics(s.numpy(), data.relevance(rows, tids)))['ap']
 
-# %% ../nbs/06_train.ipynb #1ce80287
+# %% ../nbs/06_train.ipynb #1f995cfb
 def _batches(n, bs, g): # pair count, batch size, torch.Generator
     perm = torch.randperm(n, generator=g)
     return [perm[i:i + bs] for i in range(0, n, bs)]
@@ -199,7 +199,7 @@ def fit(data:MatchData, # the collection as arrays
     model.zero_shot = [t for t, z in zip(data.tags, zs) if z]
     return model, hist
 
-# %% ../nbs/06_train.ipynb #18946360
+# %% ../nbs/06_train.ipynb #8858c849
 def plot_history(hist, # epochs from `fit`
                  path=None, # save the figure as a PNG here
                  title=''): # figure title
@@ -217,7 +217,7 @@ def plot_history(hist, # epochs from `fit`
         plt.close(fig)
     return fig
 
-# %% ../nbs/06_train.ipynb #53292290
+# %% ../nbs/06_train.ipynb #4400d219
 def train_collection(path, # a folder written by `imgsearch-build`
                      cfg:TrainConfig=TrainConfig(), # the run's choices
                      name='model', # checkpoint name: DIR/model/<name>.pt
@@ -235,10 +235,10 @@ def train_collection(path, # a folder written by `imgsearch-build`
     plot_history(hist, out/f'{name}.curve.png', title=f'{path.name}: {name}')
     return model, meta
 
-# %% ../nbs/06_train.ipynb #7a3c899a
+# %% ../nbs/06_train.ipynb #c8efaedb
 @call_parse
 def imgsearch_train(path:str, # a folder written by imgsearch-build
-                    loss:str='pairs', # pairs, hardest (VSE++) or seed (the original's loss)
+                    loss:str='hardest', # hardest (VSE++), pairs (random in-batch negatives) or seed (the original's loss)
                     epochs:int=40, # at most this many epochs
                     batch_size:int=256, # pairs per step
                     lr:float=1e-3, # learning rate
