@@ -5,7 +5,7 @@ can be regenerated (and checked for staleness by `tools/test.sh`) where Quarto i
 Markdown cells are copied, code cells become fenced Python blocks, and cells marked `#| hide` are left out.
 Usage: python tools/readme.py [--check]
 """
-import json, sys
+import json, re, sys
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
@@ -17,7 +17,7 @@ def render(nb_path=root/'nbs'/'index.ipynb'):
         src = ''.join(cell['source']).strip()
         lines = src.splitlines()
         if not src or any(l.strip() in ('#| hide', '#|hide') for l in lines): continue
-        if cell['cell_type'] == 'markdown': parts.append(src.replace('](images/', '](nbs/images/'))  # links relative to nbs/
+        if cell['cell_type'] == 'markdown': parts.append(re.sub(r'\]\((?!https?:|/|#)', '](nbs/', src))  # links relative to nbs/
         elif cell['cell_type'] == 'code':
             code = '\n'.join(l for l in lines if not l.startswith('#|')).strip()
             if code: parts.append(f'```python\n{code}\n```')
