@@ -1,0 +1,157 @@
+"""End-to-end test of the web app: the real `imgsearch-serve --production` (gunicorn, 2 workers) on the built sample,
+driven in headless Debian chromium through Playwright: type a query, see ranked results, page forward, open
+"more like this", upload a picture, and the same search with JavaScript off. Screenshots go to the test's temporary
+folder and are copied to `_test_outputs/browser/`.
+
+Needs chromium at /usr/bin/chromium (or $IMGSEARCH_CHROMIUM); `bash tools/browser.sh` installs Debian's. Playwright's
+own browser download (`playwright install`) is never used. Without chromium the test skips and says why."""
+import json, os, re, shutil, signal, socket, subprocess, sys, time, urllib.error, urllib.request
+from pathlib import Path
+import pytest
+
+CHROMIUM = Path(os.environ.get('IMGSEARCH_CHROMIUM', '/usr/bin/chromium'))
+FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync']
+OUTPUTS = Path(__file__).resolve().parents[1]/'_test_outputs'/'browser'
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(),
+                                reason=f'no chromium at {CHROMIUM}: run `bash tools/browser.sh` (apt-get install chromium) or set IMGSEARCH_CHROMIUM')
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+def _get(url):
+    with urllib.request.urlopen(url, timeout=30) as r: return json.load(r)
+
+@pytest.fixture(scope='module')
+def server(tmp_path_factory):
+    "The built sample served by `imgsearch-serve --production` on a free loopback port; yields (url, sample folder)."
+    from imgsearch.evaluate import build_sample
+    sample = build_sample(tmp_path_factory.mktemp('browser')/'sample')
+    port, log = _free_port(), tmp_path_factory.mktemp('server')/'server.log'
+    cmd = [str(Path(sys.executable).parent/'imgsearch-serve'), str(sample), '--port', str(port), '--production', '--workers', '2']
+    with open(log, 'w') as f: p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+    url, t0 = f'http://127.0.0.1:{port}/', time.time()
+    try:
+        while True:
+            try:
+                _get(url + 'healthz')
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if p.poll() is not None or time.time() - t0 > 180: pytest.fail(f'server did not start:\n{log.read_text()}')
+                time.sleep(0.3)
+        yield url, sample
+    finally:
+        os.killpg(p.pid, signal.SIGTERM)
+        try: p.wait(30)
+        except subprocess.TimeoutExpired: os.killpg(p.pid, signal.SIGKILL)
+    assert f'imgsearch: serving' in log.read_text() and url in log.read_text(), log.read_text()
+
+@pytest.fixture(scope='module')
+def browser():
+    sync_api = pytest.importorskip('playwright.sync_api', reason='playwright is not installed: pip install -e .[dev]')
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        yield b
+        b.close()
+
+def _shot(page, tmp_path, name):
+    "Save a full-page screenshot in the test's folder and copy it to _test_outputs/browser/."
+    f = tmp_path/f'{name}.png'
+    page.screenshot(path=str(f), full_page=True)
+    OUTPUTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(f, OUTPUTS/f.name)
+    return f
+
+def _hits(page):
+    "(id, score) of each result on the page, in page order."
+    ids = [re.search(r'id=([^&]+)', a.get_attribute('href')).group(1) for a in page.locator('.hit a.similar').all()]
+    scores = [float(s) for s in page.locator('.hit .score').all_inner_texts()]
+    return [(urllib.request.unquote(i), s) for i, s in zip(ids, scores)]
+
+def _images_loaded(page):
+    return page.evaluate('Array.from(document.querySelectorAll(".hit img")).every(i => i.complete && i.naturalWidth > 0)')
+
+def test_search_page_forward_similar_upload(server, browser, tmp_path):
+    url, sample = server
+    tag = _get(url + 'api/tags?n=1')['tags'][0]['tag']
+    page = browser.new_page(viewport={'width': 1280, 'height': 900})
+    problems = []
+    page.on('console', lambda m: m.type == 'error' and problems.append(m.text))
+    page.on('pageerror', lambda e: problems.append(str(e)))
+    page.goto(url)
+    assert page.title() == 'imgsearch'
+
+    # type a query (the autocomplete list is refreshed from /api/tags while typing), press Enter
+    box = page.locator('form.search input[name=q]')
+    assert page.locator('#tags option').count() > 12  # the server's list of frequent tags
+    with page.expect_response(lambda r: '/api/tags' in r.url and r.status == 200):
+        box.press_sequentially(tag[:2], delay=50)
+    page.wait_for_function('t => { const os = document.querySelectorAll("#tags option");'
+                           ' return os.length <= 12 && Array.from(os).some(o => o.value === t); }', arg=tag)
+    box.fill(tag)
+    box.press('Enter')
+    page.wait_for_url(re.compile(r'/search\?'))
+    page.wait_for_load_state('networkidle')
+    hits = _hits(page)
+    assert len(hits) == 24, hits
+    scores = [s for _, s in hits]
+    assert scores == sorted(scores, reverse=True), scores
+    api = _get(url + f'api/search?q={urllib.request.quote(tag)}&k=24')
+    assert [i for i, _ in hits] == [r['id'] for r in api['results']]
+    assert page.locator('h1').inner_text() == f'Results for “{tag}”'
+    assert _images_loaded(page)
+    _shot(page, tmp_path, 'results')
+
+    # page forward: the next page starts at 25 and shows other images
+    page.locator('a[rel=next]').click()
+    page.wait_for_url(re.compile(r'offset=24'))
+    assert page.locator('ol.grid').get_attribute('start') == '25'
+    hits2 = _hits(page)
+    assert hits2 and not {i for i, _ in hits} & {i for i, _ in hits2}
+    assert hits2[0][1] <= scores[-1] + 1e-6
+    assert page.locator('a[rel=prev]').count() == 1
+
+    # more like this, from the first result of page 2
+    target = hits2[0][0]
+    page.locator('.hit a.similar').first.click()
+    page.wait_for_url(re.compile(r'/similar\?id='))
+    page.wait_for_load_state('networkidle')
+    assert target in page.locator('h1').inner_text()
+    assert page.locator('img.query-image').count() == 1
+    sim = _hits(page)
+    assert len(sim) == 24 and target not in [i for i, _ in sim], sim[:3]  # its neighbours, not itself
+    assert [s for _, s in sim] == sorted([s for _, s in sim], reverse=True)
+    assert [i for i, _ in sim] == [r['id'] for r in _get(url + f'api/similar?id={urllib.request.quote(target)}&k=24')['results']]
+    assert _images_loaded(page)
+    _shot(page, tmp_path, 'similar')
+
+    # upload a drawing of the collection: it finds itself first
+    first_path = json.loads((sample/'collection.jsonl').read_text().splitlines()[0])
+    page.locator('form.upload input[type=file]').set_input_files(first_path['path'])
+    page.locator('form.upload button').click()
+    page.wait_for_load_state('networkidle')
+    assert page.locator('h1').inner_text() == 'Images like your picture'
+    assert _hits(page)[0][0] == first_path['id']
+    _shot(page, tmp_path, 'upload')
+    assert not problems, problems
+    page.close()
+
+def test_without_javascript(server, browser, tmp_path):
+    url, _ = server
+    ctx = browser.new_context(java_script_enabled=False)
+    page = ctx.new_page()
+    page.goto(url)
+    page.locator('form.search input[name=q]').fill('<script>alert(1)</script>')
+    page.locator('form.search button').click()
+    page.wait_for_url(re.compile(r'/search\?'))
+    assert page.locator('h1').inner_text() == 'Results for “<script>alert(1)</script>”'  # shown as text
+    page.locator('form.search input[name=q]').fill('zzqxv')
+    page.locator('form.search select[name=mode]').select_option('tag')
+    page.locator('form.search button').click()
+    page.wait_for_url(re.compile(r'mode=tag'))
+    assert page.locator('#empty').is_visible() and page.locator('.hit').count() == 0
+    _shot(page, tmp_path, 'empty')
+    ctx.close()
