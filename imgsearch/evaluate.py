@@ -195,8 +195,6 @@ def show_queries(path, # a built and trained collection folder
                  size=64, # thumbnail size in pixels
                  save=None): # also save the figure as a PNG here
     "A grid of the top-`k` test images for each query tag, relevant ones framed green."
-    import matplotlib
-    if save is not None: matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from imgsearch.data import Collection
     from imgsearch.image import load_image

@@ -204,8 +204,6 @@ def plot_history(hist, # epochs from `fit`
                  path=None, # save the figure as a PNG here
                  title=''): # figure title
     "Loss and validation mAP per epoch."
-    import matplotlib
-    if path is not None: matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 3))
     ep = [h['epoch'] for h in hist]

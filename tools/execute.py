@@ -5,7 +5,7 @@ Outputs larger than --max-kb (default 120 KB per cell) are dropped, to keep the 
 """
 import argparse, json, os
 from pathlib import Path
-from execnb.nbio import read_nb, write_nb
+from fastcore.nbio import read_nb, write_nb
 from execnb.shell import CaptureShell
 
 def execute(path, max_kb=120):

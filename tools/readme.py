@@ -2,7 +2,8 @@
 
 `nbdev-readme` does this through Quarto; this script needs only the standard library, so the README
 can be regenerated (and checked for staleness by `tools/test.sh`) where Quarto is not installed.
-Markdown cells are copied, code cells become fenced Python blocks, and cells marked `#| hide` are left out.
+Markdown cells are copied, code cells become fenced Python blocks followed by their stored text and Markdown
+outputs, and cells marked `#| hide` are left out.
 Usage: python tools/readme.py [--check]
 """
 import json, re, sys
@@ -21,6 +22,11 @@ def render(nb_path=root/'nbs'/'index.ipynb'):
         elif cell['cell_type'] == 'code':
             code = '\n'.join(l for l in lines if not l.startswith('#|')).strip()
             if code: parts.append(f'```python\n{code}\n```')
+            for o in cell.get('outputs', []):  # stored outputs: Markdown as it is, plain text fenced, pictures left out
+                data = o.get('data', {})
+                if 'text/markdown' in data: parts.append(''.join(data['text/markdown']).strip())
+                elif 'text/plain' in data: parts.append('```\n' + ''.join(data['text/plain']).strip() + '\n```')
+                elif o.get('output_type') == 'stream': parts.append('```\n' + ''.join(o.get('text', '')).strip() + '\n```')
     return '\n\n'.join(parts) + '\n'
 
 if __name__ == '__main__':
