@@ -47,9 +47,14 @@ def build_collection(source, # a `.jsonl` manifest, a seed-format folder, a fold
                      dtype='float32', # feature storage: 'float32' or 'float16'
                      device=None, # 'cpu', 'cuda', ... (default: the GPU when there is one)
                      overwrite=False, # replace artefacts of another collection or backbone in `out`
-                     progress=True): # show progress bars
+                     progress=True, # show progress bars
+                     ray=False, # compute the image features on a Ray cluster (`imgsearch.distributed`; needs `imgsearch[distributed]`)
+                     ray_address=None): # the Ray cluster to use ('auto', 'HOST:6379'; implies `ray`); None: a local Ray for this build
     "Build the inverted index, tag vectors and image features of a collection into `out`; return the report."
     t0 = time.time()
+    if ray or ray_address:  # before any work: say now if Ray is missing
+        from imgsearch.distributed import embed_images_ray, _ray
+        _ray()
     coll = source if isinstance(source, Collection) else open_source(source)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     _check_same_collection(out, coll, overwrite)
@@ -59,8 +64,12 @@ def build_collection(source, # a `.jsonl` manifest, a seed-format folder, a fold
     index.save(out/'tag2picid.json')
     t_index = time.time() - t
     text = build_text_features(coll, out/'text', vectors=vectors)
-    img = embed_images(coll, out/'image', backbone=backbone, weights=weights, batch_size=batch_size,
-                       num_workers=workers, dtype=dtype, device=device, overwrite=overwrite, progress=progress)
+    if ray or ray_address:  # `workers` and `device` are the single-machine step's: on Ray each actor takes a GPU if there is one
+        img = embed_images_ray(coll, out/'image', backbone=backbone, weights=weights, batch_size=batch_size, dtype=dtype,
+                               address=ray_address, overwrite=overwrite, progress=progress)
+    else:
+        img = embed_images(coll, out/'image', backbone=backbone, weights=weights, batch_size=batch_size,
+                           num_workers=workers, dtype=dtype, device=device, overwrite=overwrite, progress=progress)
     untagged = sum(1 for it in coll if not it.tags)
     report = dict(
         source=str(source if not isinstance(source, Collection) else coll.name), collection=coll.name,
@@ -69,6 +78,8 @@ def build_collection(source, # a `.jsonl` manifest, a seed-format folder, a fold
         splits={s: int((coll.splits() == s).sum()) for s in ('train', 'test')},
         backbone=img['backbone'], feature_dim=img['dim'], feature_dtype=dtype,
         images_per_s=img['images_per_s'], shards_computed=img.get('shards_computed'), shards_reused=img.get('shards_reused'),
+        image_engine=dict(ray=True, actors=img['actors'], cpus_per_actor=img['cpus_per_actor'], gpus_per_actor=img['gpus_per_actor'])
+                     if 'actors' in img else dict(ray=False),
         text=dict(vectors=str(vectors), dim=text['dim'], tags=text['n_tags'], tags_without_vector=text['n_oov'],
                   sample_without_vector=text.get('oov', [])[:50]),
         reader_problems=coll.problems, skipped=img['skipped'],
@@ -90,17 +101,22 @@ def imgsearch_build(source:str, # a `.jsonl` manifest, a seed-format folder (ima
                     float16:bool=False, # store features as float16 (half the size)
                     device:str=None, # cpu, cuda, ... (default: the GPU when there is one)
                     overwrite:bool=False, # replace artefacts of another collection or backbone in --out
-                    quiet:bool=False): # no progress bars
+                    quiet:bool=False, # no progress bars
+                    ray:bool=False, # compute image features on a Ray cluster (pip install "imgsearch[distributed]"); --workers and --device are then ignored
+                    ray_address:str=None): # Ray cluster to join, e.g. auto or HEAD_IP:6379 (implies --ray); default: a local Ray for this build
     "Build the tag index, tag word vectors and image features of a collection (seed steps 1-3)."
     try:
         rep = build_collection(source, out, backbone=backbone, weights=weights, vectors=vectors, batch_size=batch_size,
                                workers=workers, dtype='float16' if float16 else 'float32', device=device,
-                               overwrite=overwrite, progress=not quiet)
-    except (FileNotFoundError, NotADirectoryError, ValueError) as e:
+                               overwrite=overwrite, progress=not quiet, ray=ray, ray_address=ray_address)
+    except (FileNotFoundError, NotADirectoryError, ValueError, ImportError, ConnectionError) as e:
         sys.exit(f'imgsearch-build: {e}')
+    eng = rep['image_engine']
     print(f"built {rep['collection']!r} into {out}: {rep['images']} images ({rep['images_skipped']} skipped, "
           f"{rep['images_without_tags']} without tags), {rep['tags']} tags, {rep['postings']} postings, "
-          f"{rep['text']['tags_without_vector']} tags without a word vector, {rep['images_per_s']:.1f} images/s")
+          f"{rep['text']['tags_without_vector']} tags without a word vector, "
+          + (f"{rep['images_per_s']:.1f} images/s" if rep['images_per_s'] else 'image features reused')
+          + (f" on Ray ({eng['actors']} model actor{'s' if eng['actors'] != 1 else ''})" if eng.get('actors') else ''))
     for s in rep['skipped'][:10]: print(f"  skipped {s['id']}: {s['reason']}")
     if len(rep['skipped']) > 10: print(f"  ... and {len(rep['skipped']) - 10} more: see {Path(out)/'build.json'}")
     return rep
