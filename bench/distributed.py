@@ -9,21 +9,17 @@ and checks that both wrote the same features (max abs difference; 0 when the act
     .venv/bin/python bench/distributed.py --n 256
     .venv/bin/python bench/distributed.py --n 20000 --address auto --folder /shared/photos   # on a cluster
 """
-import argparse, os, shutil, sys, tempfile, time
+import os, shutil, sys, tempfile, time
 from pathlib import Path
 import numpy as np, torch
 sys.path.insert(0, str(Path(__file__).parent))
-from image_step import make_photos, find_images
+from image_step import make_photos, find_images, image_args
 from imgsearch.data import Collection, Item
 from imgsearch.image import load_backbone, embed_images, load_image_features
 from imgsearch.distributed import embed_images_ray
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--backbone', default='efficientnet_lite0', help='efficientnet_lite0 or resnet50')
-    ap.add_argument('--weights', default=None, help='state dict .pth for the backbone')
-    ap.add_argument('--n', type=int, default=256, help='number of images')
-    ap.add_argument('--batch-size', type=int, default=32, help='images per forward pass')
+    ap = image_args(__doc__)
     ap.add_argument('--folder', default=None, help='take images from this folder (default: generated JPEG photos)')
     ap.add_argument('--address', default=None, help="Ray cluster to join (e.g. auto); default: a local Ray started here")
     ap.add_argument('--actors', type=int, default=None, help='model actors (default: embed_images_ray\'s plan)')

@@ -45,12 +45,17 @@ def make_photos(folder, n, seed=0):
         files.append(Path(folder)/f'photo{i:04d}.jpg'); im2.save(files[-1], quality=90)
     return files
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+def image_args(doc):
+    "An argument parser with the options every image-step bench takes: backbone, weights, image count, batch size."
+    ap = argparse.ArgumentParser(description=doc.split('\n')[0])
     ap.add_argument('--backbone', default='efficientnet_lite0', help='efficientnet_lite0 or resnet50')
     ap.add_argument('--weights', default=None, help='state dict .pth for the backbone')
     ap.add_argument('--n', type=int, default=256, help='number of images')
     ap.add_argument('--batch-size', type=int, default=32, help='images per forward pass')
+    return ap
+
+def main():
+    ap = image_args(__doc__)
     ap.add_argument('--workers', type=int, default=None, help="embed_images' num_workers (default: its own)")
     ap.add_argument('--threads', type=int, default=None, help="embed_images' torch threads (default: its own)")
     ap.add_argument('--folder', default=None, help='take images from this folder (default: openclipart PNGs if unpacked, else generated JPEGs)')

@@ -6,7 +6,7 @@ Docs: https://imgsearch.github.io/imgsearch/image.html.md"""
 
 # %% ../nbs/03_image.ipynb #4ae7d402
 from __future__ import annotations
-import hashlib, json, math, os, re, time, warnings
+import json, math, os, re, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from .data import atomic_write, save_json, load_json
+from .data import atomic_write, file_sha256, save_json, load_json
 
 # %% auto #0
 __all__ = ['pick_device', 'ImageError', 'load_image', 'Backbone', 'load_backbone', 'classify', 'embed_images',
@@ -103,17 +103,6 @@ class _Crop:
         return np.asarray(img.resize((self.crop, self.crop), _FILTERS[self.interpolation], box=box))
 
 # %% ../nbs/03_image.ipynb #f9d12994
-_SHA = {}
-def _sha256(path):
-    "SHA-256 of a file, cached by path, size and modification time."
-    st = os.stat(path); key = (str(path), st.st_size, st.st_mtime_ns)
-    if key not in _SHA:
-        h = hashlib.sha256()
-        with open(path, 'rb') as f:
-            for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
-        _SHA[key] = h.hexdigest()
-    return _SHA[key]
-
 @dataclass
 class Backbone:
     "A feature extractor: network, its classifier, preprocessing, and where its weights came from."
@@ -203,7 +192,7 @@ def load_backbone(name='efficientnet_lite0', # 'efficientnet_lite0' (1280-d) or 
     pre['jpeg_draft'] = pre['resize'] if jpeg_draft else None
     dev = pick_device(device)
     m = m.eval().to(dev, memory_format=torch.channels_last)
-    return Backbone(name, m, head.eval().to(dev), dim, pre, str(path), _sha256(path), dev)
+    return Backbone(name, m, head.eval().to(dev), dim, pre, str(path), file_sha256(path), dev)
 
 # %% ../nbs/03_image.ipynb #76bc80f5
 @torch.inference_mode()

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import faiss, numpy as np, torch
 from fastcore.basics import patch
 from PIL import Image, ImageOps
-from .data import Collection, atomic_write, load_json, normalise_tag, save_json
+from .data import Collection, atomic_write, file_sha256, load_json, normalise_tag, save_json
 from .index import TagIndex
 from .text import embed_text, load_text_features, load_vectors, tag_words, train_word2vec
 from .image import ImageError, _to_rgb, load_backbone, load_image, load_image_features, pick_device
@@ -250,12 +250,6 @@ class Results:
                          [f'| {self.offset + i + 1} | {h.id} | {h.score:.3f} | {h.match} | {", ".join(h.tags[:6])} |' for i, h in enumerate(self.hits)])
 
 # %% ../nbs/08_search.ipynb #6e406a36
-def _sha256(path):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        while b := f.read(1 << 20): h.update(b)
-    return h.hexdigest()
-
 def _features_stamp(img):
     "Stamp of the image stage: its settings and each shard's name, size and modification time."
     m = load_json(img/'manifest.json')
@@ -284,7 +278,7 @@ def _project(path, coll, device, kv=None):
     "Project `path`'s images into `path/model/index` unless up to date; return (folder, manifest)."
     out, ck = path/'model'/'index', path/'model'/'model.pt'
     if not ck.is_file(): raise FileNotFoundError(f'no trained model at {ck}: run imgsearch-train {path} first')
-    want = dict(checkpoint_sha256=_sha256(ck), collection_fingerprint=coll.fingerprint(), rows=len(coll), features=_features_stamp(path/'image'))
+    want = dict(checkpoint_sha256=file_sha256(ck), collection_fingerprint=coll.fingerprint(), rows=len(coll), features=_features_stamp(path/'image'))
     with _locked(out):
         if (out/'manifest.json').is_file() and all((out/f).is_file() for f in ('vectors.npy', 'valid.npy', 'index.faiss')):
             man = load_json(out/'manifest.json')

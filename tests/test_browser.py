@@ -3,19 +3,15 @@ driven in headless Debian chromium through Playwright: type a query, see ranked 
 "more like this", upload a picture, and the same search with JavaScript off. Screenshots go to the test's temporary
 folder and are copied to `_test_outputs/browser/`.
 
-Needs chromium at /usr/bin/chromium (or $IMGSEARCH_CHROMIUM); `bash tools/browser.sh` installs Debian's. Playwright's
-own browser download (`playwright install`) is never used. Without chromium the test skips and says why."""
+Needs chromium: see `_browser.py`."""
 import json, os, re, shutil, signal, socket, subprocess, sys, time, urllib.error, urllib.request
 from pathlib import Path
 import pytest
 
-CHROMIUM = Path(os.environ.get('IMGSEARCH_CHROMIUM', '/usr/bin/chromium'))
-FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync']
-OUTPUTS = Path(__file__).resolve().parents[1]/'_test_outputs'/'browser'
+from _browser import ROOT, no_chromium, shot
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(),
-                                reason=f'no chromium at {CHROMIUM}: run `bash tools/browser.sh` (apt-get install chromium) or set IMGSEARCH_CHROMIUM')
+OUTPUTS = ROOT/'_test_outputs'/'browser'
+pytestmark = no_chromium
 
 def _free_port():
     with socket.socket() as s:
@@ -49,21 +45,7 @@ def server(tmp_path_factory):
         except subprocess.TimeoutExpired: os.killpg(p.pid, signal.SIGKILL)
     assert f'imgsearch: serving' in log.read_text() and url in log.read_text(), log.read_text()
 
-@pytest.fixture(scope='module')
-def browser():
-    sync_api = pytest.importorskip('playwright.sync_api', reason='playwright is not installed: pip install -e .[dev]')
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-        yield b
-        b.close()
-
-def _shot(page, tmp_path, name):
-    "Save a full-page screenshot in the test's folder and copy it to _test_outputs/browser/."
-    f = tmp_path/f'{name}.png'
-    page.screenshot(path=str(f), full_page=True)
-    OUTPUTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(f, OUTPUTS/f.name)
-    return f
+def _shot(page, tmp_path, name): return shot(page, tmp_path, name, OUTPUTS)
 
 def _hits(page):
     "(id, score) of each result on the page, in page order."

@@ -4,19 +4,14 @@ without console errors, every internal link and anchor resolves, the site search
 reference shows a signature with its docments. Screenshots of the home page and an API page go to the test's
 temporary folder and are copied to `_test_outputs/docs/`.
 
-Needs chromium at /usr/bin/chromium (or $IMGSEARCH_CHROMIUM); `bash tools/browser.sh` installs Debian's. Playwright's
-own browser download (`playwright install`) is never used. Without chromium the browser tests skip and say why."""
+Needs chromium: see `_browser.py`."""
 import functools, http.server, json, os, re, shutil, subprocess, threading, urllib.parse
 from pathlib import Path
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path(os.environ.get('IMGSEARCH_CHROMIUM', '/usr/bin/chromium'))
-FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync']
+from _browser import ROOT, no_chromium, shot
+
 OUTPUTS = ROOT/'_test_outputs'/'docs'
-no_chromium = pytest.mark.skipif(not CHROMIUM.is_file(),
-                                 reason=f'no chromium at {CHROMIUM}: run `bash tools/browser.sh` (apt-get install chromium) or set IMGSEARCH_CHROMIUM')
 
 def _notebooks():
     "The notebooks the site shows, in file-name order (nbdev skips names starting with `_` or `.`)."
@@ -42,21 +37,7 @@ def server(site):
     srv.shutdown()
     srv.server_close()
 
-@pytest.fixture(scope='module')
-def browser():
-    sync_api = pytest.importorskip('playwright.sync_api', reason='playwright is not installed: pip install -e .[dev]')
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-        yield b
-        b.close()
-
-def _shot(page, tmp_path, name, full_page=True):
-    "Save a screenshot in the test's folder and copy it to _test_outputs/docs/."
-    f = tmp_path/f'{name}.png'
-    page.screenshot(path=str(f), full_page=full_page)
-    OUTPUTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(f, OUTPUTS/f.name)
-    return f
+def _shot(page, tmp_path, name, full_page=True): return shot(page, tmp_path, name, OUTPUTS, full_page)
 
 def test_a_page_per_notebook(site):
     "One page per notebook, named like it, listed in the sidebar in pipeline order with the home page first."
