@@ -82,8 +82,9 @@ class Item:
     path: str # absolute path of the image file
     tags: tuple = () # normalised tag terms
     text: str = '' # free text (e.g. a title), used to train word vectors on the collection's own words
+    removed: bool = False # the image left the collection in an update; its row stays so that later rows keep their place
 
-    def to_dict(self): return dict(id=self.id, path=self.path, tags=list(self.tags), text=self.text)
+    def to_dict(self): return dict(id=self.id, path=self.path, tags=list(self.tags), text=self.text, **({'removed': True} if self.removed else {}))
 
 # %% ../nbs/00_data.ipynb #290118f1
 def split_of(ids, # image ids
@@ -105,6 +106,7 @@ class Collection:
         self.problems = list(problems or [])
         seen = {}
         for i, it in enumerate(self.items):
+            if it.removed: continue
             if it.id in seen: raise ValueError(f'duplicate image id {it.id!r} at rows {seen[it.id]} and {i}')
             seen[it.id] = i
         self._row = seen
@@ -116,7 +118,9 @@ class Collection:
 
     @property
     def ids(self): return [it.id for it in self.items]
-    def row(self, id): return self._row[id] # row of an image id
+    def row(self, id): return self._row[id] # row of an image id (removed images have none)
+    @property
+    def n_live(self): return len(self._row) # images not removed by an update
     def splits(self, seed=0, test_frac=1/6): return split_of(self.ids, seed, test_frac)
 
     def tag_counts(self):
@@ -129,7 +133,7 @@ class Collection:
     def fingerprint(self):
         "A checksum of ids and paths, stored with every artefact built from this collection."
         h = hashlib.sha256()
-        for it in self.items: h.update(f'{it.id}\0{it.path}\n'.encode())
+        for it in self.items: h.update(f'{it.id}\0{it.path}{chr(0) + "removed" if it.removed else ""}\n'.encode())
         return h.hexdigest()
 
     def save(self, path, seed=0): # destination `collection.jsonl`
@@ -145,7 +149,7 @@ class Collection:
         with open(path, encoding='utf-8') as f:
             for line in f:
                 d = json.loads(line)
-                items.append(Item(d['id'], d['path'], tuple(d['tags']), d.get('text', '')))
+                items.append(Item(d['id'], d['path'], tuple(d['tags']), d.get('text', ''), bool(d.get('removed', False))))
         return cls(items, Path(path).parent, Path(path).parent.name)
 
 # %% ../nbs/00_data.ipynb #5cd980bd

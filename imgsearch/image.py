@@ -19,7 +19,7 @@ from .data import atomic_write, file_sha256, save_json, load_json
 
 # %% auto #0
 __all__ = ['pick_device', 'ImageError', 'load_image', 'Backbone', 'load_backbone', 'classify', 'embed_images',
-           'load_image_features']
+           'load_image_features', 'feature_shards']
 
 # %% ../nbs/03_image.ipynb #ea6e5399
 def pick_device(device=None, # None or 'auto': cuda if available, else mps, else cpu; or any torch device name
@@ -330,8 +330,15 @@ def load_image_features(out, # folder written by `embed_images`
         raise ValueError(f'features were built for another collection ({m["rows"]} rows, fingerprint '
                          f'{m["collection_fingerprint"][:12]}) than this one ({len(coll)} rows, {coll.fingerprint()[:12]}): rebuild them')
     feats, valid = np.empty((m['rows'], m['dim']), m['dtype']), np.ones(m['rows'], bool)
-    for s in range(m['n_shards']):
-        a = np.load(out/_shard_name(s, 'npy'), mmap_mode='r')
-        feats[s * m['shard_size']: s * m['shard_size'] + len(a)] = a
-        for d in load_json(out/_shard_name(s, 'json')): valid[d['row']] = False
+    for lo, a, bad in feature_shards(out):
+        feats[lo:lo + len(a)] = a
+        valid[bad] = False
     return feats, valid
+
+def feature_shards(out, # folder written by `embed_images`
+                   shards=None): # shard numbers to read; None: all
+    "Yield (first row, memory-mapped features, rows without an image's features) for each shard of `out`."
+    out = Path(out); m = load_json(out/'manifest.json')
+    for s in range(m['n_shards']) if shards is None else shards:
+        a = np.load(out/_shard_name(s, 'npy'), mmap_mode='r')
+        yield s * m['shard_size'], a, np.array([d['row'] for d in load_json(out/_shard_name(s, 'json'))], dtype=np.int64)

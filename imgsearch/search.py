@@ -17,7 +17,7 @@ from PIL import Image, ImageOps
 from .data import Collection, atomic_write, file_sha256, load_json, normalise_tag, save_json
 from .index import TagIndex
 from .text import embed_text, load_text_features, load_vectors, tag_words, train_word2vec
-from .image import ImageError, _to_rgb, load_backbone, load_image, load_image_features, pick_device
+from .image import ImageError, _shard_name, _to_rgb, feature_shards, load_backbone, load_image, load_image_features, pick_device
 from .model import load_matcher
 
 # %% auto #0
@@ -250,11 +250,18 @@ class Results:
                          [f'| {self.offset + i + 1} | {h.id} | {h.score:.3f} | {h.match} | {", ".join(h.tags[:6])} |' for i, h in enumerate(self.hits)])
 
 # %% ../nbs/08_search.ipynb #6e406a36
-def _features_stamp(img):
-    "Stamp of the image stage: its settings and each shard's name, size and modification time."
+def _shard_stamps(img):
+    "Each feature shard's stamp: the size and modification time of its two files."
+    st = lambda f: f'{f.stat().st_size}:{f.stat().st_mtime_ns}'
+    return [st(img/_shard_name(s, 'npy')) + '/' + st(img/_shard_name(s, 'json')) for s in range(load_json(img/'manifest.json')['n_shards'])]
+
+def _feature_settings(img):
     m = load_json(img/'manifest.json')
-    parts = [m.get('backbone'), m.get('weights_sha256'), m.get('dtype')] + [f'{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}' for f in sorted(img.glob('shard-*'))]
-    return hashlib.sha256('\n'.join(map(str, parts)).encode()).hexdigest()
+    return hashlib.sha256('\n'.join(str(m.get(k)) for k in ('backbone', 'weights_sha256', 'dtype', 'dim', 'shard_size')).encode()).hexdigest()
+
+def _features_stamp(img):
+    "Stamp of the image stage: its settings and every shard's stamp."
+    return hashlib.sha256('\n'.join([_feature_settings(img)] + _shard_stamps(img)).encode()).hexdigest()
 
 @contextmanager
 def _locked(folder):
@@ -269,39 +276,67 @@ def _word_vectors(path, coll):
     "The build's word vectors (loaded once per process), or None with the reason."
     src = load_json(path/'text'/'manifest.json')['source']
     try:
-        if src.get('spec') == 'collection': return train_word2vec(coll, **src.get('params', {})), None  # seeded: same vectors
+        if src.get('spec') == 'collection' and src.get('saved'): return load_vectors(path/'text'/src['saved']), None
+        if src.get('spec') == 'collection': return train_word2vec(coll, **src.get('params', {})), None  # an older build: seeded, same vectors
         if src.get('spec') == 'KeyedVectors': return None, 'the build used in-memory word vectors, which were not saved'
         return load_vectors(src.get('path') or src['spec']), None
     except (FileNotFoundError, ValueError, ImportError) as e: return None, str(e)
 
+def _calibration_queries(path, coll, model, dev, vecs, valid, kv):
+    "Typical queries for tuning an IVF: tags, words that are not tags, images."
+    tags, tv, found = load_text_features(path/'text', coll)
+    rng, kv, tagset = np.random.default_rng(0), kv if kv is not None else _word_vectors(path, coll)[0], set(tags)
+    words = [] if kv is None else [w for w in kv.index_to_key[200:20_000] if w.isalpha() and w not in tagset]
+    wv = [kv[w] for w in rng.permutation(np.array(words, dtype=object))[:200]] if words else np.zeros((0, tv.shape[1]), np.float32)
+    with torch.inference_mode(), _torch_threads(1):
+        tq, wq = (model.embed_texts(torch.as_tensor(np.asarray(x, np.float32).reshape(-1, tv.shape[1]), device=dev)).float().cpu().numpy()
+                  for x in (tv[found][rng.permutation(int(found.sum()))[:200]], wv))
+    return [tq, wq, vecs[rng.choice(np.flatnonzero(valid), min(100, int(valid.sum())), replace=False)]]
+
+def _rows_of(shards, size, n): return np.concatenate([np.arange(s * size, min(s * size + size, n)) for s in shards] or [np.zeros(0, int)]).astype(np.int64)
+
 def _project(path, coll, device, kv=None):
-    "Project `path`'s images into `path/model/index` unless up to date; return (folder, manifest)."
-    out, ck = path/'model'/'index', path/'model'/'model.pt'
+    "Project `path`'s images into `path/model/index` unless up to date (only changed shards when it can); return (folder, manifest)."
+    out, ck, img = path/'model'/'index', path/'model'/'model.pt', path/'image'
     if not ck.is_file(): raise FileNotFoundError(f'no trained model at {ck}: run imgsearch-train {path} first')
-    want = dict(checkpoint_sha256=file_sha256(ck), collection_fingerprint=coll.fingerprint(), rows=len(coll), features=_features_stamp(path/'image'))
+    m = load_json(img/'manifest.json')
+    if not m.get('complete'): raise ValueError(f'image features in {img} are incomplete: run imgsearch-build again to finish the build')
+    if m['rows'] != len(coll) or m['collection_fingerprint'] != coll.fingerprint():
+        raise ValueError(f'features were built for another collection ({m["rows"]} rows) than this one ({len(coll)} rows): rebuild them')
+    shards, settings = _shard_stamps(img), _feature_settings(img)
+    want = dict(checkpoint_sha256=file_sha256(ck), collection_fingerprint=coll.fingerprint(), rows=len(coll),
+                features=hashlib.sha256('\n'.join([settings] + shards).encode()).hexdigest())
     with _locked(out):
+        man = None
         if (out/'manifest.json').is_file() and all((out/f).is_file() for f in ('vectors.npy', 'valid.npy', 'index.faiss')):
             man = load_json(out/'manifest.json')
             if all(man.get(k) == v for k, v in want.items()): return out, man
-        t0, dev = time.time(), pick_device(device)
+        t0, dev, n, size = time.time(), pick_device(device), len(coll), m['shard_size']
         model, _ = load_matcher(ck, dev)
-        feats, valid = load_image_features(path/'image', coll)
-        vecs = np.zeros((len(coll), model.cfg.dim), np.float32)
+        valid = np.ones(n, bool)
+        for s in range(m['n_shards']): valid[[d['row'] for d in load_json(img/_shard_name(s, 'json'))]] = False
+        nv = int(valid.sum()); kind = 'flat' if nv <= EXACT_MAX else 'ivf'
+        inc = (man is not None and man.get('checkpoint_sha256') == want['checkpoint_sha256'] and man.get('feature_settings') == settings and n >= man['rows']
+               and man.get('shards') is not None and man['index']['kind'] == kind and nv <= 2 * man['index'].get('trained_on', nv))
+        changed = [s for s in range(m['n_shards']) if not inc or s >= len(man['shards']) or man['shards'][s] != shards[s]]
+        vecs = np.zeros((n, model.cfg.dim), np.float32)
+        if inc: old = np.load(out/'vectors.npy', mmap_mode='r'); vecs[:min(n, len(old))] = old[:n]
         with torch.inference_mode():
-            for lo in range(0, len(coll), 8192):
-                vecs[lo:lo + 8192] = model.embed_images(torch.as_tensor(np.asarray(feats[lo:lo + 8192]), device=dev)).float().cpu().numpy()
+            for lo, a, _ in feature_shards(img, changed):  # one shard at a time: never all the features in memory
+                vecs[lo:lo + len(a)] = model.embed_images(torch.as_tensor(np.array(a), device=dev)).float().cpu().numpy()
         vecs[~valid] = 0
-        tags, tv, found = load_text_features(path/'text', coll)
-        rng, kv, tagset = np.random.default_rng(0), kv if kv is not None else _word_vectors(path, coll)[0], set(tags)
-        words = [] if kv is None else [w for w in kv.index_to_key[200:20_000] if w.isalpha() and w not in tagset]
-        wv = [kv[w] for w in rng.permutation(np.array(words, dtype=object))[:200]] if words else np.zeros((0, tv.shape[1]), np.float32)
-        with torch.inference_mode(), _torch_threads(1):
-            tq, wq = (model.embed_texts(torch.as_tensor(np.asarray(x, np.float32).reshape(-1, tv.shape[1]), device=dev)).float().cpu().numpy()
-                      for x in (tv[found][rng.permutation(int(found.sum()))[:200]], wv))
-        iq = vecs[rng.choice(np.flatnonzero(valid), min(100, int(valid.sum())), replace=False)]
-        vi = VectorIndex.build(vecs, queries=[tq, wq, iq])  # tags, words that are not tags, images
+        if inc:
+            index = faiss.read_index(str(out/'index.faiss'))
+            index.remove_ids(_rows_of([s for s in changed if s * size < man['rows']], size, man['rows']))
+            new = _rows_of(changed, size, n); new = new[valid[new]]
+            if len(new): index.add_with_ids(np.ascontiguousarray(vecs[new]), new)
+            vi = VectorIndex(vecs, valid, index, dict(man['index'], rows=n, vectors=nv))
+        else:
+            vi = VectorIndex.build(vecs, queries=_calibration_queries(path, coll, model, dev, vecs, valid, kv))
+            vi.info['trained_on'] = nv
         vi.save(out)
-        man = dict(stage='search-index', **want, dim=int(model.cfg.dim), valid=int(valid.sum()), index=vi.info, seconds=round(time.time() - t0, 2))
+        man = dict(stage='search-index', **want, dim=int(model.cfg.dim), valid=nv, index=vi.info, feature_settings=settings, shards=shards,
+                   incremental=bool(inc), rows_projected=int(len(_rows_of(changed, size, n))), seconds=round(time.time() - t0, 2))
         save_json(man, out/'manifest.json')
     return out, man
 

@@ -8,7 +8,7 @@ Docs: https://imgsearch.github.io/imgsearch/serve.html.md"""
 __all__ = ['DEFAULTS', 'MODES', 'make_thumbnail', 'Thumbs', 'create_app', 'serve', 'imgsearch_serve']
 
 # %% ../nbs/09_serve.ipynb #284775e7
-import hashlib, io, os, sys, threading
+import hashlib, io, os, sys, threading, time
 from collections import OrderedDict
 from pathlib import Path
 from types import SimpleNamespace
@@ -76,7 +76,8 @@ DEFAULTS = dict(MAX_QUERY=200, # longest query, in characters
                 MAX_CONTENT_LENGTH=8 * 2**20, # largest upload, in bytes (Flask answers 413 above it)
                 THUMB_SIZE=256, # longest side of a thumbnail, in pixels
                 THUMB_DIR=None, # thumbnail cache folder; None: DIR/model/thumbs; False: memory only
-                SUGGESTIONS=200) # most frequent tags in the page's autocomplete list
+                SUGGESTIONS=200, # most frequent tags in the page's autocomplete list
+                RELOAD_EVERY=2.0) # seconds between checks for an updated collection (DIR/build.json, model.pt); 0: never
 MODES = ('hybrid', 'tag', 'semantic')
 
 def _bad(msg, code=400): abort(code, description=msg)
@@ -161,25 +162,60 @@ def _suggest(eng, q):
     return []
 
 # %% ../nbs/09_serve.ipynb #13f26391
+def _stamp(path):
+    "What changes when a collection is rebuilt, updated or retrained: its build.json and model.pt (size and time)."
+    st = lambda f: (f.stat().st_size, f.stat().st_mtime_ns) if f.is_file() else None
+    return st(Path(path)/'build.json'), st(Path(path)/'model'/'model.pt')
+
+class _Reloader:
+    "Swaps in a newly loaded `Engine` when the collection folder changes; loads in a background thread, one at a time."
+    def __init__(self, path, state, make, every):
+        self.path, self.state, self.make, self.every = Path(path), state, make, every
+        self.stamp, self.next, self.busy, self.error = _stamp(path), time.monotonic() + every, threading.Lock(), None
+    def check(self):
+        "Called at each request; cheap: two `stat` calls every `every` seconds."
+        now = time.monotonic()
+        if now < self.next or not self.busy.acquire(blocking=False): return
+        self.next = now + self.every
+        st = _stamp(self.path)
+        if st == self.stamp: self.busy.release(); return
+        threading.Thread(target=self._load, args=(st,), daemon=True).start()
+    def _load(self, st):
+        try:
+            time.sleep(min(self.every, 1.0))  # let a writer finish its last files
+            if _stamp(self.path) != st: return  # still changing: the next check tries again
+            self.state.update(self.make(Engine.load(self.path)))
+            self.stamp, self.error = st, None
+            print(f'imgsearch-serve [{os.getpid()}]: reloaded {self.path} ({self.state["engine"].n} images)', file=sys.stderr, flush=True)
+        except Exception as e:  # keep serving the engine we have
+            self.stamp, self.error = st, f'{type(e).__name__}: {e}'
+            print(f'imgsearch-serve [{os.getpid()}]: could not reload {self.path}, still serving the previous state: {self.error}', file=sys.stderr, flush=True)
+        finally: self.busy.release()
+
 def create_app(path_or_engine, # a built and trained collection folder, or a loaded `Engine`
                **config): # overrides of `DEFAULTS` and of Flask settings
-    "A Flask app serving search pages, a JSON API and the collection's images."
+    "A Flask app serving search pages, a JSON API and the collection's images; reloads a folder that was updated."
     is_path = isinstance(path_or_engine, (str, os.PathLike))
-    eng = Engine.load(path_or_engine) if is_path else path_or_engine
     app = Flask('imgsearch')  # templates/ and static/ ship inside the package
     app.config.update(DEFAULTS, DEBUG=False)
     app.config.update(config)
     app.json = _SafeJSON(app)
     cfg = app.config
-    thumbs = Thumbs(eng, cfg['THUMB_SIZE'], _thumb_dir(eng, path_or_engine if is_path else None, cfg['THUMB_DIR']))
-    app.extensions['imgsearch'] = dict(engine=eng, thumbs=thumbs)
-    top = [t for t, _ in eng.complete('', cfg['SUGGESTIONS'])]
+    tdir = _thumb_dir(None if is_path else path_or_engine, path_or_engine if is_path else None, cfg['THUMB_DIR'])
+    def make(eng): return dict(engine=eng, thumbs=Thumbs(eng, cfg['THUMB_SIZE'], tdir), top=[t for t, _ in eng.complete('', cfg['SUGGESTIONS'])])
+    state = app.extensions['imgsearch'] = make(Engine.load(path_or_engine) if is_path else path_or_engine)
+    reloader = state['reloader'] = _Reloader(path_or_engine, state, make, cfg['RELOAD_EVERY']) if is_path and cfg['RELOAD_EVERY'] else None
+    E = lambda: state['engine']
+
+    @app.before_request
+    def reload():
+        if reloader: reloader.check()
 
     def page(status=200, **kw):
         kw = dict(q='', mode=MODES[0], res=None, error=None, heading='', query_image=None, suggest=[],
                   prev_url=None, next_url=None) | kw
-        html = render_template('page.html', modes=[(m, m) for m in MODES], suggestions=top, popular=top[:24], link=_links(),
-                               max_query=cfg['MAX_QUERY'], n_images=eng.n, n_tags=len(eng.index), **kw)
+        html = render_template('page.html', modes=[(m, m) for m in MODES], suggestions=state['top'], popular=state['top'][:24], link=_links(),
+                               max_query=cfg['MAX_QUERY'], n_images=E().n, n_tags=len(E().index), **kw)
         return html, status
 
     def pager(res, endpoint, **args):
@@ -204,49 +240,50 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
         q = _text('q', cfg['MAX_QUERY'])
         if not q.strip(): return page()
         mode = _mode()
-        res = _call(eng.search, q, mode=mode, **paging(cfg['PAGE_SIZE']))
+        res = _call(E().search, q, mode=mode, **paging(cfg['PAGE_SIZE']))
         return page(q=q, mode=mode, res=res, heading=f'Results for “{q.strip()}”',
-                    suggest=[] if res.hits else _suggest(eng, q), **pager(res, 'search_page', q=q, mode=mode))
+                    suggest=[] if res.hits else _suggest(E(), q), **pager(res, 'search_page', q=q, mode=mode))
 
     @app.get('/similar')
     def similar_page():
         id = _text('id', 1000, required=True)
-        res = _call(eng.similar, id, **paging(cfg['PAGE_SIZE']))
+        res = _call(E().similar, id, **paging(cfg['PAGE_SIZE']))
         return page(res=res, heading=f'Images like {id}', query_image=id, **pager(res, 'similar_page', id=id))
 
     @app.post('/search/image')
     def upload_page():
-        res = _call(eng.search_image, _upload(), k=cfg['PAGE_SIZE'])
+        res = _call(E().search_image, _upload(), k=cfg['PAGE_SIZE'])
         return page(res=res, heading='Images like your picture')
 
     @app.get('/api/search')
     def api_search():
         q, mode = _text('q', cfg['MAX_QUERY'], required=True), _mode()
-        return to_json(_call(eng.search, q, mode=mode, **paging(20)))
+        return to_json(_call(E().search, q, mode=mode, **paging(20)))
 
     @app.get('/api/similar')
-    def api_similar(): return to_json(_call(eng.similar, _text('id', 1000, required=True), **paging(20)))
+    def api_similar(): return to_json(_call(E().similar, _text('id', 1000, required=True), **paging(20)))
 
     @app.post('/api/search/image')
-    def api_search_image(): return to_json(_call(eng.search_image, _upload(), **paging(20)))
+    def api_search_image(): return to_json(_call(E().search_image, _upload(), **paging(20)))
 
     @app.get('/api/tags')
     def api_tags():
         prefix, n = _text('prefix', cfg['MAX_QUERY']), _int('n', 10, 1, 100)
-        return jsonify(prefix=prefix, tags=[dict(tag=t, count=c) for t, c in eng.complete(prefix, n)])
+        return jsonify(prefix=prefix, tags=[dict(tag=t, count=c) for t, c in E().complete(prefix, n)])
 
     @app.get('/healthz')
-    def healthz(): return jsonify(status='ok', images=eng.n, tags=len(eng.index), pid=os.getpid())
+    def healthz(): return jsonify(status='ok', images=E().coll.n_live, tags=len(E().index), pid=os.getpid(),
+                                  **({'reload_error': reloader.error} if reloader and reloader.error else {}))
 
     @app.get('/image/<path:id>')
     def image(id):
-        f = Path(_call(eng.image_path, id))
+        f = Path(_call(E().image_path, id))
         if not f.is_file(): _bad('the image file is missing from the collection', 404)
         return send_file(f, max_age=86400)
 
     @app.get('/thumb/<path:id>')
     def thumb(id):
-        return send_file(io.BytesIO(_call(thumbs.get, id, upload=False)), mimetype='image/jpeg', max_age=86400)
+        return send_file(io.BytesIO(_call(state['thumbs'].get, id, upload=False)), mimetype='image/jpeg', max_age=86400)
 
     @app.errorhandler(HTTPException)
     def error(e):
@@ -287,7 +324,8 @@ def serve(app, # from `create_app`
           host:str='127.0.0.1', # address to listen on
           port:int=5000, # port to listen on
           production:bool=False, # gunicorn with several workers instead of Flask's development server
-          workers:int=2): # gunicorn worker processes
+          workers:int=2, # gunicorn worker processes
+          threads:int=1): # torch, FAISS and BLAS threads per gunicorn worker
     "Serve `app` until interrupted, printing its URL."
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
     eng = app.extensions['imgsearch']['engine']
@@ -300,7 +338,7 @@ def serve(app, # from `create_app`
     class _Gunicorn(BaseApplication):
         def load_config(self):
             for k, v in dict(bind=f'{host}:{port}', workers=workers, preload_app=True, timeout=120,
-                             post_fork=lambda server, worker: _pin_threads(1),
+                             post_fork=lambda server, worker: _pin_threads(threads),
                              when_ready=lambda server: print(f'imgsearch: serving {n} images at {url} '
                                                              f'(gunicorn, {workers} workers)', flush=True)).items():
                 self.cfg.set(k, v)
@@ -313,8 +351,10 @@ def imgsearch_serve(path:str, # a collection folder built by imgsearch-build and
                     host:str='127.0.0.1', # address to listen on (0.0.0.0 exposes the server to your network)
                     port:int=5000, # port to listen on
                     production:bool=False, # serve with gunicorn (several worker processes) instead of the development server
-                    workers:int=2): # gunicorn worker processes (with --production)
+                    workers:int=2, # gunicorn worker processes (with --production)
+                    threads:int=1, # torch, FAISS and BLAS threads in each gunicorn worker (one is fastest with a worker per core)
+                    reload_every:float=2.0): # seconds between checks for an updated or retrained collection (0: never)
     "Serve image search over a built collection: HTML pages, a JSON API and the images."
-    try: app = create_app(path)
+    try: app = create_app(path, RELOAD_EVERY=reload_every)
     except (FileNotFoundError, ValueError) as e: sys.exit(f'imgsearch-serve: {e}')
-    serve(app, host, port, production, workers)
+    serve(app, host, port, production, workers, threads)

@@ -9,7 +9,7 @@ __all__ = ['GLOVE', 'load_vectors', 'tag_words', 'train_word2vec', 'embed_tags',
            'load_text_features']
 
 # %% ../nbs/02_text.ipynb #9c47e1f3
-import functools, gzip, hashlib, re, time
+import functools, gzip, hashlib, os, re, time
 from importlib import metadata
 from pathlib import Path
 import numpy as np
@@ -162,6 +162,10 @@ def build_text_features(coll:Collection, # the collection
     tags = list((index or build_index(coll)).tags)
     vecs, found = embed_tags(tags, kv)
     oov = [t for t, f in zip(tags, found) if not f]
+    if source['spec'] == 'collection':  # kept, so that the engine and later updates use these very vectors
+        out.mkdir(parents=True, exist_ok=True); tmp = out/'.collection.w2v.bin.tmp'
+        kv.save_word2vec_format(str(tmp), binary=True); os.replace(tmp, out/'collection.w2v.bin')
+        source['saved'] = 'collection.w2v.bin'
     save_json(tags, out/'tags.json')
     for name, a in [('vectors.npy', vecs), ('found.npy', found)]:
         with atomic_write(out/name, 'wb') as f: np.save(f, a)
