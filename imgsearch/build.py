@@ -53,11 +53,20 @@ def content_table(coll:Collection, # the collection
                   threads=4, # files hashed at once (hashing and reading release the GIL)
                   progress=False): # show a progress bar
     "`CONTENT_DTYPE` records of every row's file (removed rows get size -1)."
-    known = known if known is not None else [None] * len(coll)
-    def one(i): return (-1, 0, b'') if coll[i].removed else file_content(coll[i].path, known[i])
+    recs, todo = np.zeros(len(coll), CONTENT_DTYPE), []
+    recs['size'] = -1
+    for i, it in enumerate(coll):  # one stat per file here; only new or changed files are read, by a thread pool
+        if it.removed: continue
+        k = None if known is None else known[i]
+        try: st = os.stat(it.path)
+        except OSError: continue
+        if k is not None and k['sha256'] and (int(k['size']), int(k['mtime_ns'])) == (st.st_size, st.st_mtime_ns): recs[i] = k
+        else: todo.append(i)
     with ThreadPoolExecutor(threads) as ex:
-        recs = list(tqdm(ex.map(one, range(len(coll)), chunksize=64), total=len(coll), disable=not progress, unit='file', desc='content hashes'))
-    return np.array(recs, dtype=CONTENT_DTYPE)
+        for i, r in zip(todo, tqdm(ex.map(lambda i: file_content(coll[i].path), todo), total=len(todo), disable=not progress,
+                                    unit='file', desc='content hashes')):
+            recs[i] = r
+    return recs
 
 def save_content(table, out): # a `content_table`, the image stage folder
     with atomic_write(Path(out)/'content.npy', 'wb') as f: np.save(f, table)

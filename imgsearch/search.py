@@ -21,8 +21,8 @@ from .image import ImageError, _shard_name, _to_rgb, feature_shards, load_backbo
 from .model import load_matcher
 
 # %% auto #0
-__all__ = ['EXACT_MAX', 'EXACT_ROWS', 'MAX_RESULTS', 'VectorIndex', 'synthetic_vectors', 'rank', 'collapse_rows', 'Hit',
-           'Results', 'project_collection', 'Engine']
+__all__ = ['EXACT_MAX', 'EXACT_ROWS', 'MAX_RESULTS', 'BLOCKS', 'BLOCK_MIN', 'VectorIndex', 'synthetic_vectors', 'rank',
+           'collapse_rows', 'Hit', 'Results', 'save_tag_blocks', 'load_tag_blocks', 'project_collection', 'Engine']
 
 # %% ../nbs/08_search.ipynb #ba25e8d8
 EXACT_MAX = 100_000 # up to this many vectors the index is exact
@@ -198,10 +198,14 @@ def rank(vi:VectorIndex, # the collection's vectors
          q, # [d] unit query vector
          tag_rows=None, # sorted rows of the images carrying the query's tag
          mode='hybrid', # 'tag', 'semantic' or 'hybrid'
-         depth=MAX_RESULTS): # at most this many results
+         depth=MAX_RESULTS, # at most this many results
+         tag_block=None): # (vectors, rows) of the tag's images stored contiguously (`save_tag_blocks`), instead of gathering `tag_rows`
     "Ranked (scores, rows, is_tag) of a query vector: tag matches, nearest images, or both merged by score."
     none = (np.zeros(0, np.float32), np.zeros(0, np.int64))
-    tag = vi.search(q, depth, tag_rows) if tag_rows is not None and len(tag_rows) and mode != 'semantic' else none
+    if tag_block is not None and mode != 'semantic':
+        sc = np.einsum('ij,j->i', tag_block[0], np.asarray(q, np.float32)); top = _topk(sc, depth)
+        tag = sc[top], np.asarray(tag_block[1][top])
+    else: tag = vi.search(q, depth, tag_rows) if tag_rows is not None and len(tag_rows) and mode != 'semantic' else none
     if mode == 'tag': return tag[0], tag[1], np.ones(len(tag[1]), bool)
     sem = vi.search(q, depth)
     if mode == 'semantic': return sem[0], sem[1], np.zeros(len(sem[1]), bool)
@@ -293,6 +297,31 @@ def _calibration_queries(path, coll, model, dev, vecs, valid, kv):
                   for x in (tv[found][rng.permutation(int(found.sum()))[:200]], wv))
     return [tq, wq, vecs[rng.choice(np.flatnonzero(valid), min(100, int(valid.sum())), replace=False)]]
 
+BLOCKS, BLOCK_MIN = 'tag_blocks', 1000 # file stem; tags with at least this many images get a contiguous block
+
+def save_tag_blocks(out, # the search index folder
+                    index:TagIndex, # the collection's tag index, with rows
+                    vecs, valid, # the projected vectors and their valid mask
+                    min_images=BLOCK_MIN): # smaller tags are gathered from `vecs` (fast enough when short)
+    "Write a copy of the vectors of each large tag's images, one contiguous block per tag, so a tag query reads one slice."
+    big = [(t, r[valid[r]]) for t in index.tags if len(r := index.rows(t)) >= min_images]
+    big = [(t, r) for t, r in big if len(r) >= min_images]
+    off = np.cumsum([0] + [len(r) for _, r in big])
+    block = np.zeros((int(off[-1]), vecs.shape[1]), np.float32)
+    for (t, r), lo in zip(big, off): block[lo:lo + len(r)] = vecs[r]
+    rows = np.concatenate([r for _, r in big] or [np.zeros(0, np.int64)]).astype(np.int64)
+    for name, a in [(BLOCKS + '.npy', block), (BLOCKS + '_rows.npy', rows)]:
+        with atomic_write(out/name, 'wb') as f: np.save(f, a)
+    save_json({t: [int(lo), len(r)] for (t, r), lo in zip(big, off)}, out/(BLOCKS + '.json'))
+    return dict(tags=len(big), rows=int(off[-1]))
+
+def load_tag_blocks(out): # the search index folder
+    "tag -> (memory-mapped vectors, rows) of its block."
+    at = load_json(out/(BLOCKS + '.json'))
+    if not at: return {}
+    V, R = np.load(out/(BLOCKS + '.npy'), mmap_mode='r'), np.load(out/(BLOCKS + '_rows.npy'), mmap_mode='r')
+    return {t: (V[lo:lo + n], R[lo:lo + n]) for t, (lo, n) in at.items()}
+
 def _rows_of(shards, size, n): return np.concatenate([np.arange(s * size, min(s * size + size, n)) for s in shards] or [np.zeros(0, int)]).astype(np.int64)
 
 def _project(path, coll, device, kv=None):
@@ -305,10 +334,10 @@ def _project(path, coll, device, kv=None):
         raise ValueError(f'features were built for another collection ({m["rows"]} rows) than this one ({len(coll)} rows): rebuild them')
     shards, settings = _shard_stamps(img), _feature_settings(img)
     want = dict(checkpoint_sha256=file_sha256(ck), collection_fingerprint=coll.fingerprint(), rows=len(coll),
-                features=hashlib.sha256('\n'.join([settings] + shards).encode()).hexdigest())
+                features=hashlib.sha256('\n'.join([settings] + shards).encode()).hexdigest(), tags=file_sha256(path/'tag2picid.json'))
     with _locked(out):
         man = None
-        if (out/'manifest.json').is_file() and all((out/f).is_file() for f in ('vectors.npy', 'valid.npy', 'index.faiss')):
+        if (out/'manifest.json').is_file() and all((out/f).is_file() for f in ('vectors.npy', 'valid.npy', 'index.faiss', BLOCKS + '.json')):
             man = load_json(out/'manifest.json')
             if all(man.get(k) == v for k, v in want.items()): return out, man
         t0, dev, n, size = time.time(), pick_device(device), len(coll), m['shard_size']
@@ -335,7 +364,9 @@ def _project(path, coll, device, kv=None):
             vi = VectorIndex.build(vecs, queries=_calibration_queries(path, coll, model, dev, vecs, valid, kv))
             vi.info['trained_on'] = nv
         vi.save(out)
-        man = dict(stage='search-index', **want, dim=int(model.cfg.dim), valid=nv, index=vi.info, feature_settings=settings, shards=shards,
+        t = time.time(); nb = save_tag_blocks(out, TagIndex.load(path, coll), vecs, valid)
+        man = dict(stage='search-index', **want, dim=int(model.cfg.dim), valid=nv, index=vi.info, tag_blocks=dict(nb, seconds=round(time.time() - t, 2)),
+                   feature_settings=settings, shards=shards,
                    incremental=bool(inc), rows_projected=int(len(_rows_of(changed, size, n))), seconds=round(time.time() - t0, 2))
         save_json(man, out/'manifest.json')
     return out, man
@@ -358,7 +389,7 @@ class Engine:
         self.path, self.coll, self.index, self.model, self.meta, self.vi, self.device = path, coll, index, model, meta, vi, device
         tags, self._tvecs, found = text
         self._tag_vec = {t: i for i, t in enumerate(tags) if found[i]}
-        self.kv, self.kv_problem, self._bb, self._lock = kv, kv_problem, None, threading.Lock()
+        self.kv, self.kv_problem, self._bb, self._lock, self._blocks = kv, kv_problem, None, threading.Lock(), {}
 
     @classmethod
     def load(cls, path, # a folder built by imgsearch-build and trained by imgsearch-train
@@ -372,7 +403,9 @@ class Engine:
         model, meta = load_matcher(path/'model'/'model.pt', dev)
         text = load_text_features(path/'text', coll)
         if text[1].shape[1] != model.cfg.txt_dim: raise ValueError(f'the model expects {model.cfg.txt_dim}-d word vectors, the build has {text[1].shape[1]}-d: retrain it')
-        return cls(path, coll, TagIndex.load(path, coll), model, meta, VectorIndex.load(out, man['index']), text, kv, kv_problem, dev)
+        eng = cls(path, coll, TagIndex.load(path, coll), model, meta, VectorIndex.load(out, man['index']), text, kv, kv_problem, dev)
+        eng._blocks = load_tag_blocks(out)
+        return eng
 
     @property
     def n(self): return len(self.coll)
@@ -442,7 +475,7 @@ def search(self:Engine, q:str, # a tag, a word or a phrase; normalised like tags
     if v is None: return Results(t, mode, 0, [], offset, k, note)
     mode_used = mode if words else 'tag'  # no word vector: fall back to the tag's images
     if mode_used == 'tag' and not len(rows) and note is None: note = f'no image is tagged {t!r}: try mode semantic or hybrid'
-    return self._page(t, mode, rank(self.vi, v, rows, mode_used), k, offset, min_score, collapse, note)
+    return self._page(t, mode, rank(self.vi, v, rows, mode_used, tag_block=self._blocks.get(t)), k, offset, min_score, collapse, note)
 
 # %% ../nbs/08_search.ipynb #cf807c96
 @patch

@@ -137,13 +137,20 @@ def embed_rows(model, data, rows, device='cpu', bs=4096): # model, data, image r
     return torch.cat(out) if out else torch.zeros(0, model.cfg.dim)
 
 @torch.no_grad()
-def validation_map(model, data, rows, tag_mask, device='cpu'): # model, data, image rows, tags to score, device
+def validation_map(model, data, rows, tag_mask, device='cpu', # model, data, image rows, tags to score, device
+                   cells=2**24): # images x tags scored at once: memory stays bounded however large the collection
     "mAP of ranking `rows` for every tag in `tag_mask` that has a relevant image among them."
     model.eval()
     tids = np.flatnonzero(tag_mask)
     if len(rows) == 0 or len(tids) == 0: return float('nan')
-    s = embed_rows(model, data, rows, device) @ model.embed_texts(torch.as_tensor(data.vecs[tids], device=device)).cpu().T
-    return summarise(ranking_metrics(s.numpy(), data.relevance(rows, tids)))['ap']
+    img, aps = embed_rows(model, data, rows, device), []
+    step = max(1, cells // len(rows))
+    for lo in range(0, len(tids), step):
+        t = tids[lo:lo + step]
+        s = img @ model.embed_texts(torch.as_tensor(data.vecs[t], device=device)).cpu().T
+        aps.append(ranking_metrics(s.numpy(), data.relevance(rows, t))['ap'])
+    ap = np.concatenate(aps)
+    return float(np.nanmean(ap)) if np.isfinite(ap).any() else float('nan')
 
 # %% ../nbs/06_train.ipynb #1f995cfb
 def _batches(n, bs, g): # pair count, batch size, torch.Generator

@@ -60,7 +60,7 @@ def plan_update(out, # a built collection folder
     gone = [r for r, it in enumerate(old) if not it.removed and r not in live]
     for r in gone: items[r] = Item(old[r].id, old[r].path, (), '', removed=True)
     # what each live row needs: nothing (same content as its features), a copy of a known file's features, or the network
-    same = lambda r: r < n0 and table0[r]['sha256'] and table0[r]['sha256'] == table[r]['sha256']
+    same = lambda r: r < n0 and (table0[r]['size'], table0[r]['sha256']) == (table[r]['size'], table[r]['sha256'])  # a file missing then and now too
     compute, copy, revived = [], {}, []
     for r in rows_of_new:
         if same(r) and (had_feats[r] or skipped0.get(r, {}).get('reason') != REMOVED):
