@@ -160,10 +160,29 @@ def _batches(n, bs, g): # pair count, batch size, torch.Generator
 def fit(data:MatchData, # the collection as arrays
         cfg:TrainConfig=TrainConfig(), # the run's choices
         device=None, # 'cpu', 'cuda', ... (default: the GPU when there is one)
-        progress=True): # show a progress bar
+        progress=True, # show a progress bar
+        amp='auto', # mixed precision: 'bf16', 'fp16' (with a gradient scaler), None; 'auto': bf16 on a GPU that has it
+        threads=None): # torch threads on the CPU while training (None: torch's setting); one is best on a busy machine
     "Train a `MatchNet`; return the best model by validation mAP and the history of each epoch."
+    old_threads = torch.get_num_threads()
+    if threads: torch.set_num_threads(threads)
+    try: return _fit(data, cfg, pick_device(device), progress, _amp_dtype(amp, pick_device(device)))
+    finally: torch.set_num_threads(old_threads)
+
+def _amp_dtype(amp, device):
+    "The autocast dtype for `amp` on `device`, or None."
+    if amp == 'auto': return torch.bfloat16 if device.type == 'cuda' and torch.cuda.is_bf16_supported() else None
+    if amp in (None, False, 'none'): return None
+    if amp not in ('bf16', 'fp16'): raise ValueError(f"amp must be 'bf16', 'fp16', None or 'auto', not {amp!r}")
+    return torch.bfloat16 if amp == 'bf16' else torch.float16
+
+def _to(a, device):
+    "A numpy batch on `device`: through pinned memory and a non-blocking copy on a GPU."
+    x = torch.from_numpy(np.ascontiguousarray(a))
+    return x.pin_memory().to(device, non_blocking=True) if device.type == 'cuda' else x.to(device)
+
+def _fit(data, cfg, device, progress, amp):
     torch.manual_seed(cfg.seed); g = torch.Generator().manual_seed(cfg.seed)
-    device = pick_device(device)
     pairs, val_rows, zs = training_sets(data, cfg)
     if len(pairs) == 0: raise ValueError('no training pairs: the train split has no image with a tag that has a word vector')
     mcfg = MatchConfig(img_dim=data.feats.shape[1], txt_dim=data.vecs.shape[1], hidden=cfg.hidden, dim=cfg.dim,
@@ -174,6 +193,7 @@ def fit(data:MatchData, # the collection as arrays
     model.to(device)
     opt = (torch.optim.SGD(model.parameters(), lr=cfg.lr) if cfg.optimizer == 'sgd' else
            torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay))
+    scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)  # fp16 gradients need scaling, bf16 do not
     seen = data.found & ~zs
     seed_neg = np.roll(np.arange(len(pairs)), -3)  # the original's fixed negative: the pair three places later
     hist, best, best_state, bad = [], -1., None, 0
@@ -182,17 +202,18 @@ def fit(data:MatchData, # the collection as arrays
         model.train(); t0, losses = time.time(), []
         for b in _batches(len(pairs), cfg.batch_size, g):
             rows, tids = pairs[b.numpy(), 0], pairs[b.numpy(), 1]
-            x = torch.as_tensor(np.asarray(data.feats[rows]), device=device)
-            t = torch.as_tensor(data.vecs[tids], device=device)
-            if cfg.loss == 'seed':
-                xn = torch.as_tensor(np.asarray(data.feats[pairs[seed_neg[b.numpy()], 0]]), device=device)
-                loss = seed_loss(model(x, t), model(xn, t), cfg.margin)
-            else:
-                sims = model.embed_images(x) @ model.embed_texts(t).T
-                mask = (data.padded_tags(rows).to(device)[:, None, :] == torch.as_tensor(tids, device=device)[None, :, None]).any(-1)
-                loss = pair_hinge_loss(sims, mask, cfg.margin, hardest=cfg.loss == 'hardest', generator=g)
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-            losses.append(loss.item())
+            x, t = _to(data.feats[rows], device), _to(data.vecs[tids], device)
+            with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
+                if cfg.loss == 'seed':
+                    xn = _to(data.feats[pairs[seed_neg[b.numpy()], 0]], device)
+                    loss = seed_loss(model(x, t).float(), model(xn, t).float(), cfg.margin)
+                else:
+                    sims = (model.embed_images(x) @ model.embed_texts(t).T).float()  # the loss in float32
+                    mask = (data.padded_tags(rows).to(device)[:, None, :] == torch.as_tensor(tids, device=device)[None, :, None]).any(-1)
+                    loss = pair_hinge_loss(sims, mask, cfg.margin, hardest=cfg.loss == 'hardest', generator=g)
+            opt.zero_grad(set_to_none=True); scaler.scale(loss).backward(); scaler.step(opt); scaler.update()
+            losses.append(loss.detach())
+        losses = torch.stack(losses).float().cpu().numpy()  # one device sync per epoch, not one per step
         vmap = validation_map(model, data, val_rows, seen, device)
         hist.append(dict(epoch=ep + 1, loss=float(np.mean(losses)), val_map=vmap, seconds=round(time.time() - t0, 3)))
         bar.set_postfix(loss=f'{hist[-1]["loss"]:.4f}', val_map=f'{vmap:.4f}')
@@ -227,11 +248,12 @@ def train_collection(path, # a folder written by `imgsearch-build`
                      cfg:TrainConfig=TrainConfig(), # the run's choices
                      name='model', # checkpoint name: DIR/model/<name>.pt
                      device=None, # 'cpu', 'cuda', ... (default: the GPU when there is one)
-                     progress=True): # show a progress bar
+                     progress=True, # show a progress bar
+                     **kw): # `fit`'s `amp` and `threads`
     "Train on a built collection and save the checkpoint, history and curve under DIR/model/."
     path = Path(path); t0 = time.time()
     data = load_match_data(path)
-    model, hist = fit(data, cfg, device, progress)
+    model, hist = fit(data, cfg, device, progress, **kw)
     out = path/'model'; out.mkdir(exist_ok=True)
     meta = dict(data.meta, train=asdict(cfg), history=hist, zero_shot_tags=model.zero_shot,
                 best_val_map=max((h['val_map'] for h in hist), default=float('nan')), seconds=round(time.time() - t0, 2))
@@ -250,10 +272,11 @@ def imgsearch_train(path:str, # a folder written by imgsearch-build
                     seed_faithful:bool=False, # train the original's exact configuration instead (saved as seed.pt)
                     device:str=None, # cpu, cuda, ... (default: the GPU when there is one)
                     seed:int=0, # random seed
+                    threads:int=None, # torch threads on the CPU (default: torch's; 1 is faster on a busy machine)
                     quiet:bool=False): # no progress bar
     "Train the image-text matching model of a built collection."
     cfg = replace(SEED_FAITHFUL, seed=seed) if seed_faithful else TrainConfig(loss=loss, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
-    try: model, meta = train_collection(path, cfg, 'seed' if seed_faithful else 'model', device, not quiet)
+    try: model, meta = train_collection(path, cfg, 'seed' if seed_faithful else 'model', device, not quiet, threads=threads)
     except (FileNotFoundError, ValueError) as e: sys.exit(f'imgsearch-train: {e}')
     h = meta['history']
     print(f"trained {len(h)} epochs in {meta['seconds']:.1f}s: loss {h[0]['loss']:.4f} -> {h[-1]['loss']:.4f}, "
