@@ -14,8 +14,9 @@ without pixels, and measures every stage on it:
 - **training**: `load_match_data` then `fit` for one epoch with the default `TrainConfig` (VSE++ hinge, batches of
   256); the validation share is capped at about `--val-images` images (the library's validation is a dense
   images x tags matrix: at 1.7M with its default share it would need about 45 GB; see nbs/11_scale.ipynb);
-- **projection and vector index**: `project_collection`, the engine's own path (the image tower over every row, then
-  `VectorIndex.build` with calibrated `nprobe` and `save`), with the tower and the build timed inside it;
+- **projection and vector index**: `project_collection`, the engine's own path (the image tower over every shard, then
+  `VectorIndex.build` with calibrated `nprobe`, `save` and the contiguous blocks of large tags), with the tower and
+  the build timed inside it;
 - **queries**: `Engine.load`, then `Engine.search` end to end (k=20) for tags drawn by frequency (what users ask) and
   uniformly, open-vocabulary words (GloVe words that are not tags) and hybrid queries on tags drawn by frequency;
 - **server**: bench/serve.py's loopback load (gunicorn `--production`, `--workers` processes sharing the memory-mapped
@@ -189,11 +190,11 @@ def run_size(n, a, folder):
 
     acc = {}
     with st('project + vector index'), clocked(MatchNet, 'embed_images', acc), clocked(VectorIndex, 'build', acc), \
-         clocked(VectorIndex, 'save', acc), clocked(sys.modules['imgsearch.search'], 'load_image_features', acc):
+         clocked(VectorIndex, 'save', acc):
         out = project_collection(folder, device='cpu')
     man = load_json(out/'manifest.json')
     res.update(project_s=man['seconds'], projection_s=acc['embed_images'], index_build_s=acc['build'], index_save_s=acc['save'],
-               features_load_s=acc['load_image_features'], index=man['index'],
+               tag_blocks=man['tag_blocks'], tag_blocks_mib=size_of(out/'tag_blocks.npy') / MiB, index=man['index'],
                vectors_mib=size_of(out/'vectors.npy') / MiB, index_faiss_mib=size_of(out/'index.faiss') / MiB)
 
     r0 = rss()
@@ -270,7 +271,7 @@ def table(results):
     add('validation at the end of the epoch (s)', lambda r: r['validation_s'], '{:.1f}')
     add('validation images / mAP after the epoch', lambda r: f"{r['val_images']:,} / {r['val_map']:.3f}", '{}', False)
     add('project_collection: all of it (s)', lambda r: r['project_s'], '{:.1f}')
-    add('project_collection: load_image_features (s)', lambda r: r['features_load_s'], '{:.1f}')
+    add('project_collection: tag blocks (tags / rows, MiB)', lambda r: f"{r['tag_blocks']['tags']:,} / {r['tag_blocks']['rows']:,}, {r['tag_blocks_mib']:.0f}", '{}', False)
     add('project_collection: image tower over all rows (s)', lambda r: r['projection_s'], '{:.1f}')
     add('project_collection: VectorIndex.build (s)', lambda r: r['index_build_s'], '{:.1f}')
     add('vector index: kind', lambda r: r['index']['kind'] + (f" nlist {r['index']['nlist']} nprobe {r['index']['nprobe']}" if r['index']['kind'] == 'ivf' else ''), '{}', False)

@@ -110,6 +110,7 @@ class TrainConfig:
     standardise: bool = True # standardise the inputs
     zero_shot: float = 0.2 # share of tags held out of training
     val_frac: float = 0.1 # share of the train split used for validation
+    val_max: int = 5_000 # at most about this many validation images (validation ranks them for every seen tag each epoch)
     seed: int = 0 # seeds the model, the sampling and the held-out sets
 
 SEED_FAITHFUL = TrainConfig(loss='seed', optimizer='sgd', lr=1e-3, weight_decay=0., batch_size=32, epochs=20, patience=0,
@@ -122,7 +123,8 @@ def training_sets(data:MatchData, # the collection
     zs = zero_shot_tags(data.tags, cfg.zero_shot, cfg.seed) & data.found
     usable = data.found & ~zs
     is_train = (data.split == 'train') & data.valid
-    is_val = is_train & (split_of(data.ids, seed=f'val-{cfg.seed}', test_frac=cfg.val_frac) == 'test')
+    frac = min(cfg.val_frac, cfg.val_max / max(int(is_train.sum()), 1))
+    is_val = is_train & (split_of(data.ids, seed=f'val-{cfg.seed}', test_frac=frac) == 'test')
     fit_rows = np.flatnonzero(is_train & ~is_val)
     pairs = [(r, t) for r in fit_rows for t in data.item_tags[r] if usable[t]]
     pairs = np.array(pairs, np.int64).reshape(-1, 2)
