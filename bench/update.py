@@ -10,14 +10,14 @@ network (grows with N), the rest of applying it, the plan (reading the source ag
 index refresh and the total; the growth of the total with the size is the part that does not depend on N.
 
     .venv/bin/python bench/update.py runs/demo                                # demo size and 100k, adding 20 and 200
-    .venv/bin/python bench/update.py runs/demo --sizes 6885,100000,1700000 --adds 20,200 --out /tmp/update.json
+    .venv/bin/python bench/update.py runs/demo --sizes 6885,100000,1700000 --adds 20,200 --out nbs/update_results.json
 """
 import argparse, json, os, shutil, sys, tempfile, time
 from pathlib import Path
 import numpy as np
 from PIL import Image
 
-def replicate(demo, folder, n):
+def replicate(demo, folder, n, dtype='float32'):
     "A built and trained collection of `n` rows made of the demo's rows repeated under new ids."
     from imgsearch.data import Collection, Item, load_json, save_json
     from imgsearch.index import build_index
@@ -35,9 +35,9 @@ def replicate(demo, folder, n):
     (folder/'image').mkdir()
     for lo in range(0, n, size):
         rows = np.arange(lo, min(lo + size, n)) % n0
-        _write_shard(folder/'image', lo // size, feats[rows], [dict(row=int(lo + j), id=items[lo + j].id, path=items[lo + j].path, reason='unreadable')
+        _write_shard(folder/'image', lo // size, feats[rows].astype(dtype), [dict(row=int(lo + j), id=items[lo + j].id, path=items[lo + j].path, reason='unreadable')
                                                             for j in np.flatnonzero(~valid[rows])])
-    save_json({**m, 'rows': n, 'n_shards': -(-n // size), 'collection_fingerprint': coll.fingerprint(), 'skipped': int((~valid[np.arange(n) % n0]).sum())},
+    save_json({**m, 'dtype': dtype, 'rows': n, 'n_shards': -(-n // size), 'collection_fingerprint': coll.fingerprint(), 'skipped': int((~valid[np.arange(n) % n0]).sum())},
               folder/'image'/'manifest.json')
     table = load_content(demo/'image', base)
     if table is None: table = content_table(base)  # a demo built before content records existed
@@ -64,6 +64,7 @@ def main():
     ap.add_argument('demo', type=Path, help='a built and trained demo collection (bash tools/start.sh --no-serve makes runs/demo)')
     ap.add_argument('--sizes', default='6885,100000', help='collection sizes (rows), comma-separated')
     ap.add_argument('--adds', default='20,200', help='images added by each update, comma-separated')
+    ap.add_argument('--fp16-from', type=int, default=1_000_000, help='store features as float16 from this size up (1.7M x 1280 float32 is 8 GiB)')
     ap.add_argument('--out', type=Path, help='write the results as JSON here')
     ap.add_argument('--tmp', type=Path, default=None, help='scratch folder (default: a new temporary folder)')
     a = ap.parse_args()
@@ -75,7 +76,7 @@ def main():
     try:
         for n in map(int, a.sizes.split(',')):
             folder = tmp/f'c{n}'
-            t = time.time(); coll = replicate(a.demo, folder, n); t_rep = time.time() - t
+            t = time.time(); coll = replicate(a.demo, folder, n, 'float16' if n >= a.fp16_from else 'float32'); t_rep = time.time() - t
             t = time.time(); project_collection(folder, device='cpu'); t_proj = time.time() - t
             print(f'{n} rows: made in {t_rep:.1f} s, first projection {t_proj:.1f} s', file=sys.stderr, flush=True)
             live, start = [it for it in coll], 0
@@ -95,6 +96,7 @@ def main():
     for r in results:
         print(f"| {r['rows']:,} | {r['added']} | {r['network_s']:.2f} | {r['apply_rest_s']:.2f} | {r['plan_s']:.2f} | {r['index_s']:.2f} | {r['total_s']:.2f} | "
               f"{r['network_s'] / max(r['computed'], 1):.3f} | {r['shards_rewritten']} | {r['rows_projected']:,} |")
-    if a.out: a.out.write_text(json.dumps(results, indent=1))
+    if a.out: a.out.write_text(json.dumps(dict(command='python ' + ' '.join(sys.argv), date=time.strftime('%Y-%m-%d'), cpus=os.cpu_count(),
+                                               results=results), indent=1))
 
 if __name__ == '__main__': main()

@@ -297,30 +297,46 @@ def _calibration_queries(path, coll, model, dev, vecs, valid, kv):
                   for x in (tv[found][rng.permutation(int(found.sum()))[:200]], wv))
     return [tq, wq, vecs[rng.choice(np.flatnonzero(valid), min(100, int(valid.sum())), replace=False)]]
 
-BLOCKS, BLOCK_MIN = 'tag_blocks', 1000 # file stem; tags with at least this many images get a contiguous block
+BLOCKS, BLOCK_MIN = 'tag_blocks', 1000 # folder; tags with at least this many images get a contiguous block
+
+def _block_rows(index, valid, t):
+    r = index.rows(t); return r[valid[r]]
 
 def save_tag_blocks(out, # the search index folder
                     index:TagIndex, # the collection's tag index, with rows
                     vecs, valid, # the projected vectors and their valid mask
+                    changed=None, # bool mask of the rows whose vectors changed since the last call; None: rewrite every block
                     min_images=BLOCK_MIN): # smaller tags are gathered from `vecs` (fast enough when short)
     "Write a copy of the vectors of each large tag's images, one contiguous block per tag, so a tag query reads one slice."
-    big = [(t, r[valid[r]]) for t in index.tags if len(r := index.rows(t)) >= min_images]
-    big = [(t, r) for t, r in big if len(r) >= min_images]
-    off = np.cumsum([0] + [len(r) for _, r in big])
-    block = np.zeros((int(off[-1]), vecs.shape[1]), np.float32)
-    for (t, r), lo in zip(big, off): block[lo:lo + len(r)] = vecs[r]
-    rows = np.concatenate([r for _, r in big] or [np.zeros(0, np.int64)]).astype(np.int64)
-    for name, a in [(BLOCKS + '.npy', block), (BLOCKS + '_rows.npy', rows)]:
-        with atomic_write(out/name, 'wb') as f: np.save(f, a)
-    save_json({t: [int(lo), len(r)] for (t, r), lo in zip(big, off)}, out/(BLOCKS + '.json'))
-    return dict(tags=len(big), rows=int(off[-1]))
+    folder = Path(out)/BLOCKS; folder.mkdir(parents=True, exist_ok=True)
+    old = load_json(folder/'blocks.json') if (folder/'blocks.json').is_file() and changed is not None else {}
+    blocks, written = {}, 0
+    for t in index.tags:
+        if index.count(t) < min_images: break  # tags come largest first
+        r = _block_rows(index, valid, t)
+        if len(r) < min_images: continue
+        key = hashlib.sha256(r.tobytes()).hexdigest()
+        name = hashlib.sha256(t.encode()).hexdigest()[:24] + '.npy'
+        o = old.get(t)
+        if o and o['rows_sha256'] == key and (folder/o['file']).is_file() and not changed[r].any(): blocks[t] = o; continue
+        with atomic_write(folder/name, 'wb') as f: np.save(f, np.ascontiguousarray(vecs[r], np.float32))
+        blocks[t], written = dict(file=name, rows=len(r), rows_sha256=key), written + 1
+    save_json(blocks, folder/'blocks.json')
+    for f in folder.glob('*.npy'):
+        if f.name not in {b['file'] for b in blocks.values()}: f.unlink()
+    return dict(tags=len(blocks), rows=sum(b['rows'] for b in blocks.values()), written=written)
 
-def load_tag_blocks(out): # the search index folder
+def load_tag_blocks(out, # the search index folder
+                    index:TagIndex, valid): # the collection's tag index and the vectors' valid mask
     "tag -> (memory-mapped vectors, rows) of its block."
-    at = load_json(out/(BLOCKS + '.json'))
-    if not at: return {}
-    V, R = np.load(out/(BLOCKS + '.npy'), mmap_mode='r'), np.load(out/(BLOCKS + '_rows.npy'), mmap_mode='r')
-    return {t: (V[lo:lo + n], R[lo:lo + n]) for t, (lo, n) in at.items()}
+    f = Path(out)/BLOCKS/'blocks.json'
+    if not f.is_file(): return {}
+    res = {}
+    for t, b in load_json(f).items():
+        V, r = np.load(f.parent/b['file'], mmap_mode='r'), _block_rows(index, valid, t)
+        if len(V) != len(r): raise ValueError(f'the tag blocks in {f.parent} do not match the collection: delete {Path(out)} to rebuild the search index')
+        res[t] = V, r
+    return res
 
 def _rows_of(shards, size, n): return np.concatenate([np.arange(s * size, min(s * size + size, n)) for s in shards] or [np.zeros(0, int)]).astype(np.int64)
 
@@ -337,7 +353,7 @@ def _project(path, coll, device, kv=None):
                 features=hashlib.sha256('\n'.join([settings] + shards).encode()).hexdigest(), tags=file_sha256(path/'tag2picid.json'))
     with _locked(out):
         man = None
-        if (out/'manifest.json').is_file() and all((out/f).is_file() for f in ('vectors.npy', 'valid.npy', 'index.faiss', BLOCKS + '.json')):
+        if (out/'manifest.json').is_file() and all((out/f).is_file() for f in ('vectors.npy', 'valid.npy', 'index.faiss', BLOCKS + '/blocks.json')):
             man = load_json(out/'manifest.json')
             if all(man.get(k) == v for k, v in want.items()): return out, man
         t0, dev, n, size = time.time(), pick_device(device), len(coll), m['shard_size']
@@ -364,7 +380,8 @@ def _project(path, coll, device, kv=None):
             vi = VectorIndex.build(vecs, queries=_calibration_queries(path, coll, model, dev, vecs, valid, kv))
             vi.info['trained_on'] = nv
         vi.save(out)
-        t = time.time(); nb = save_tag_blocks(out, TagIndex.load(path, coll), vecs, valid)
+        moved = np.zeros(n, bool); moved[_rows_of(changed, size, n)] = True  # validity changes only in changed shards too
+        t = time.time(); nb = save_tag_blocks(out, TagIndex.load(path, coll), vecs, valid, moved if inc else None)
         man = dict(stage='search-index', **want, dim=int(model.cfg.dim), valid=nv, index=vi.info, tag_blocks=dict(nb, seconds=round(time.time() - t, 2)),
                    feature_settings=settings, shards=shards,
                    incremental=bool(inc), rows_projected=int(len(_rows_of(changed, size, n))), seconds=round(time.time() - t0, 2))
@@ -404,7 +421,7 @@ class Engine:
         text = load_text_features(path/'text', coll)
         if text[1].shape[1] != model.cfg.txt_dim: raise ValueError(f'the model expects {model.cfg.txt_dim}-d word vectors, the build has {text[1].shape[1]}-d: retrain it')
         eng = cls(path, coll, TagIndex.load(path, coll), model, meta, VectorIndex.load(out, man['index']), text, kv, kv_problem, dev)
-        eng._blocks = load_tag_blocks(out)
+        eng._blocks = load_tag_blocks(out, eng.index, eng.vi.valid)
         return eng
 
     @property
