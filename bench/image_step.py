@@ -1,21 +1,25 @@
 """Benchmark of the image-feature step (imgsearch.image), run by hand, not a test.
 
 In one run, for one backbone and one set of images, it measures:
-  (a) bare: the network's forward pass alone on the same batches, preprocessed in advance
-      (float tensors, channels_last, inference_mode, torch's default thread count);
-  (b) pipeline: `embed_images` end to end (decode, preprocess, forward, write shards);
+  (a) bare: the network's forward pass alone on the same batches, preprocessed in advance, in both
+      runtimes: PyTorch (float tensors, channels_last, inference_mode) and ONNX Runtime (the
+      exported network, CPU provider), each at 1 thread and at the default (all cores), best taken;
+  (b) pipeline: `embed_images` end to end (decode, preprocess, forward, write shards), for each
+      `--configs` entry (decoding workers : compute threads) on the chosen `--runtime`;
   (c) one at a time: the seed's way, decode + preprocess + one forward pass per image (torch's
       default threads and memory format; also shown with our channels_last model);
-and prints pipeline/bare (goal >= 0.85) and pipeline/one-at-a-time (goal >= 3x).
+and prints pipeline / bare of the fastest runtime (goal >= 0.85) and pipeline / one-at-a-time (goal >= 3x).
+(a) and (b) alternate over `--rounds`, so a burst of load from elsewhere hits both; medians are reported.
 
     .venv/bin/python bench/image_step.py --backbone efficientnet_lite0 --n 256
+    .venv/bin/python bench/image_step.py --backbone resnet50 --random-weights --configs 1:2 1:1 0:2
 """
-import argparse, os, shutil, tempfile, time
+import argparse, dataclasses, os, shutil, tempfile, time
 from pathlib import Path
 import numpy as np, torch
 from PIL import Image
 from imgsearch.data import Collection, Item
-from imgsearch.image import load_backbone, load_image, embed_images
+from imgsearch.image import load_backbone, load_image, load_pixels, embed_images
 
 from imgsearch.demo import default_cache, SYSTEM_ROOT
 # the demo collection's drawings, where `imgsearch-build demo` (or the system package) put them
@@ -56,8 +60,11 @@ def image_args(doc):
 
 def main():
     ap = image_args(__doc__)
-    ap.add_argument('--workers', type=int, default=None, help="embed_images' num_workers (default: its own)")
-    ap.add_argument('--threads', type=int, default=None, help="embed_images' torch threads (default: its own)")
+    ap.add_argument('--runtime', default='auto', help="embed_images' runtime: auto, onnx or torch")
+    ap.add_argument('--configs', nargs='+', default=['default'],
+                    help="pipeline settings to compare, WORKERS:THREADS each (decoding workers : compute threads), or 'default'")
+    ap.add_argument('--random-weights', action='store_true', help='resnet50 with random weights (none install offline; speed only)')
+    ap.add_argument('--no-one', action='store_true', help='skip the one-at-a-time measurement (c)')
     ap.add_argument('--folder', default=None, help='take images from this folder (default: openclipart PNGs if unpacked, else generated JPEGs)')
     ap.add_argument('--photos', action='store_true', help='use generated JPEG photos even if openclipart is there')
     ap.add_argument('--rounds', type=int, default=3, help='alternating (a)/(b) measurements; medians are reported')
@@ -69,40 +76,71 @@ def main():
         elif CLIPART.is_dir() and not a.photos: files, src = find_images(CLIPART, a.n), str(CLIPART)
         else: files, src = make_photos(tmp, a.n), 'generated JPEG photos'
         coll = Collection([Item(id=f'{i}', path=str(p)) for i, p in enumerate(files)], name='bench')
-        bb = load_backbone(a.backbone, a.weights)
+        weights = a.weights
+        if a.random_weights:
+            if a.backbone != 'resnet50': raise SystemExit('--random-weights is for resnet50 only')
+            import torchvision
+            torch.manual_seed(0); weights = tmp/'resnet50_random.pth'
+            torch.save(torchvision.models.resnet50().state_dict(), weights)
+        cache = tmp/'onnx'  # a fresh export, so that the bench measures this code's network
+        bb = load_backbone(a.backbone, weights, runtime=a.runtime, cache=cache)
+        bt = load_backbone(a.backbone, weights, runtime='torch')
+        bo = load_backbone(a.backbone, weights, runtime='onnx', cache=cache) if bb.device.type == 'cpu' else None
+        default_threads = torch.get_num_threads()
         print(f'load average before: {os.getloadavg()[0]:.2f}')
-        print(f'{len(files)} images from {src}; backbone {a.backbone} on {bb.device}; '
-              f'{os.cpu_count()} cores, torch threads {torch.get_num_threads()}; batch {a.batch_size}')
+        print(f'{len(files)} images from {src}; backbone {a.backbone}{" (random weights)" if a.random_weights else ""} '
+              f'on {bb.device}, runtime {bb.runtime}; {os.cpu_count()} cores, torch threads {default_threads}; batch {a.batch_size}')
         # (a) bare forward pass on batches prepared in advance
-        crops = [torch.from_numpy(bb.crop(load_image(p, draft=bb.preprocessing['jpeg_draft'])).copy()) for p in files]
-        xs = [bb.to_input(torch.stack(crops[i:i + a.batch_size])) for i in range(0, len(crops), a.batch_size)]
+        crops = [torch.from_numpy(load_pixels(p, bb.crop, draft=bb.preprocessing['jpeg_draft']).copy()) for p in files]
+        u8 = [torch.stack(crops[i:i + a.batch_size]) for i in range(0, len(crops), a.batch_size)]
+        xs = [bt.to_input(x) for x in u8]
+        xo = [bt._normalise(x).contiguous().numpy() for x in u8]
+        def clock(f, xs):
+            f(xs[0])  # warm-up
+            t = time.perf_counter()
+            for x in xs: f(x)
+            if bb.device.type == 'cuda': torch.cuda.synchronize()
+            return len(files) / (time.perf_counter() - t)
+        threads = sorted({1, default_threads}) if bb.device.type == 'cpu' else [default_threads]
+        sessions = {nt: dataclasses.replace(bo, threads=nt).session for nt in threads} if bo else {}
         def run_bare():
-            "Best images/s over torch thread counts (1 and the default) on the prepared batches."
+            "images/s of each runtime at each thread count (1 and the default) on the prepared batches."
             res = {}
             with torch.inference_mode():
-                for nt in sorted({1, default_threads}) if bb.device.type == 'cpu' else [default_threads]:
+                for nt in threads:
                     torch.set_num_threads(nt)
-                    bb.model(xs[0])  # warm-up
-                    t = time.perf_counter()
-                    for x in xs: bb.model(x)
-                    if bb.device.type == 'cuda': torch.cuda.synchronize()
-                    res[nt] = len(files) / (time.perf_counter() - t)
+                    res[f'torch {nt}'] = clock(bt.model, xs)
             torch.set_num_threads(default_threads)
+            for nt, s in sessions.items(): res[f'onnx {nt}'] = clock(lambda x: s.run(None, {'input': x}), xo)
             return res
-        def run_pipeline():
+        def run_pipeline(cfg):
+            w, t = (None, None) if cfg == 'default' else map(int, cfg.split(':'))
             r = embed_images(coll, tmp/'image', bb, batch_size=a.batch_size, shard_size=a.batch_size * 8,
-                             num_workers=a.workers, threads=a.threads, progress=False, overwrite=True)
+                             num_workers=w, threads=t, progress=False, overwrite=True)
             return r['images_per_s'], len(r['skipped'])
-        default_threads = torch.get_num_threads()
-        rounds = []  # (a) and (b) alternate, so that a burst of load from elsewhere hits both
+        fastest = 'onnx' if bo else 'torch'
+        best = lambda b: max(v for k, v in b.items() if k.startswith(fastest))
+        rounds = []
         for i in range(a.rounds):
-            b, (p, n_skipped) = run_bare(), run_pipeline()
-            rounds.append((b, p))
-            print(f'round {i}: bare ' + ', '.join(f'{k} threads {v:.1f}' for k, v in b.items()) +
-                  f'; pipeline {p:.1f} images/s; ratio {p / max(b.values()):.2f}')
-        bare = float(np.median([max(b.values()) for b, _ in rounds]))
-        pipe = float(np.median([p for _, p in rounds]))
-        ratio = float(np.median([p / max(b.values()) for b, p in rounds]))
+            b = run_bare()
+            ps = {cfg: run_pipeline(cfg) for cfg in a.configs}
+            n_skipped = next(iter(ps.values()))[1]
+            rounds.append((b, {cfg: p for cfg, (p, _) in ps.items()}))
+            print(f'round {i}: bare ' + ', '.join(f'{k} threads {v:.1f}' for k, v in b.items()) + '; pipeline ' +
+                  ', '.join(f'{cfg} {p:.1f} ({p / best(b):.2f})' for cfg, (p, _) in ps.items()) + f'; load {os.getloadavg()[0]:.2f}')
+        bare_by = {k: float(np.median([b[k] for b, _ in rounds])) for k in rounds[0][0]}
+        bare = float(np.median([best(b) for b, _ in rounds]))
+        pipes = {cfg: float(np.median([p[cfg] for _, p in rounds])) for cfg in a.configs}
+        ratios = {cfg: float(np.median([p[cfg] / best(b) for b, p in rounds])) for cfg in a.configs}
+        top = max(ratios, key=ratios.get)
+        pipe, ratio = pipes[top], ratios[top]
+        if a.no_one:
+            print(f'load average after: {os.getloadavg()[0]:.2f}')
+            print('(a) bare forward pass        ' + ', '.join(f'{k} threads {v:.1f}' for k, v in bare_by.items()) + ' images/s (medians)')
+            for cfg in a.configs:
+                print(f'(b) embed_images {cfg:>8s}    {pipes[cfg]:7.1f} images/s  pipeline / bare {fastest} = {ratios[cfg]:5.2f}  '
+                      f'(medians of {a.rounds} rounds; {n_skipped} skipped)')
+            return
         # (c) the seed's way: one image per forward pass, the plain torchvision transform on the whole
         #     image, the model in PyTorch's default (contiguous) memory format, default threads
         import copy, torchvision.transforms as T
@@ -113,19 +151,22 @@ def main():
         m = min(a.one_n, len(files))
         ones = {}
         with torch.inference_mode():
-            for name, model, prep in [('seed', seed_model, lambda im: tf(im)[None].to(bb.device)),
-                                      ('ours', bb.model, lambda im: bb.transform(im)[None])]:
-                model(prep(load_image(files[0])))  # warm-up
+            for name, f in [('seed', lambda im: seed_model(tf(im)[None].to(bb.device)).cpu()),
+                            ('ours', lambda im: bb.embed(torch.from_numpy(bb.crop(im).copy())[None]))]:
+                f(load_image(files[0]))  # warm-up
                 t = time.perf_counter()
-                for p in files[:m]: model(prep(load_image(p))).cpu()
+                for p in files[:m]: f(load_image(p))
                 ones[name] = m / (time.perf_counter() - t)
         one = ones['seed']
         print(f'load average after: {os.getloadavg()[0]:.2f} (other processes on the machine skew every number)')
-        print(f'(a) bare forward pass        {bare:7.1f} images/s  (median of {a.rounds} rounds, best thread count each)')
-        print(f'(b) embed_images pipeline    {pipe:7.1f} images/s  (median of {a.rounds} rounds; {n_skipped} skipped)')
+        print('(a) bare forward pass        ' + ', '.join(f'{k} threads {v:.1f}' for k, v in bare_by.items()) + ' images/s (medians)')
+        print(f'    fastest: {fastest}         {bare:7.1f} images/s  (median of {a.rounds} rounds, best thread count each)')
+        for cfg in a.configs:
+            print(f'(b) embed_images {cfg:>8s}    {pipes[cfg]:7.1f} images/s  pipeline / bare {fastest} = {ratios[cfg]:5.2f}  '
+                  f'(medians of {a.rounds} rounds; {n_skipped} skipped)')
         print(f'(c) one image per forward    {one:7.1f} images/s  (the seed\'s way: contiguous model, whole-image transform; {m} images)')
-        print(f'    one image per forward    {ones["ours"]:7.1f} images/s  (same, with our channels_last model and crop)')
-        print(f'pipeline / bare          = {ratio:5.2f}  (median of the rounds\' ratios; goal >= 0.85)')
+        print(f'    one image per forward    {ones["ours"]:7.1f} images/s  (same, with our crop and runtime {bb.runtime})')
+        print(f'pipeline / bare          = {ratio:5.2f}  ({top}: median of the rounds\' ratios; goal >= 0.85)')
         print(f'pipeline / one-at-a-time = {pipe / one:5.2f}x (goal >= 3x)')
     finally: shutil.rmtree(tmp, ignore_errors=True)
 

@@ -11,7 +11,7 @@ The load generator runs on the same machine as the server and takes CPU from it 
 worth at most): the figures are a lower bound of what the server does with the machine to itself. The load
 average before each run is printed: other work on the machine lowers the figures too.
 
-    .venv/bin/python bench/serve.py runs/demo --workers 2 --clients 8 --requests 100
+    .venv/bin/python bench/serve.py runs/demo --workers 1,2 --clients 8 --requests 100
 """
 import argparse, http.client, json, os, random, signal, socket, subprocess, sys, tempfile, time, urllib.parse
 from concurrent.futures import ThreadPoolExecutor
@@ -35,9 +35,10 @@ def fetch(port, path, timeout=60):
         return r.status, r.read()
     finally: c.close()
 
-def start(path, port, workers, env):
+def start(path, port, workers, env, threads=1):
     "Start the production server; return the process once /healthz answers, and the seconds it took."
-    cmd = [str(Path(sys.executable).parent/'imgsearch-serve'), str(path), '--port', str(port), '--production', '--workers', str(workers)]
+    cmd = [str(Path(sys.executable).parent/'imgsearch-serve'), str(path), '--port', str(port), '--production', '--workers', str(workers),
+           '--threads', str(threads)]
     log = open(Path(tempfile.mkdtemp())/'server.log', 'w+')
     t0 = time.time()
     p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
@@ -87,36 +88,38 @@ def workloads(path, k, seed=0):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('path', nargs='?', default='runs/demo', help='a built and trained collection folder')
-    ap.add_argument('--workers', type=int, default=2, help='gunicorn worker processes')
+    ap.add_argument('--workers', default='2', help='gunicorn worker processes; a comma-separated list runs each in turn (e.g. 1,2)')
+    ap.add_argument('--threads', type=int, default=1, help='torch/FAISS/BLAS threads per worker (imgsearch-serve --threads)')
     ap.add_argument('--clients', type=int, default=8, help='concurrent client threads')
     ap.add_argument('--requests', type=int, default=100, help='requests per client and kind')
     ap.add_argument('--k', type=int, default=20, help='results per query')
-    ap.add_argument('--blas', default='default,1', help='comma-separated server BLAS/OpenMP thread settings to compare ("default" leaves them alone)')
+    ap.add_argument('--blas', default='default', help='comma-separated BLAS/OpenMP thread environment settings to compare ("default" leaves them alone)')
     ap.add_argument('--out', default=None, help='also write the figures as JSON here')
     a = ap.parse_args()
     kinds = workloads(a.path, a.k)
-    report = dict(path=str(a.path), workers=a.workers, clients=a.clients, requests_per_kind=a.clients * a.requests, k=a.k,
+    report = dict(path=str(a.path), workers=a.workers, threads=a.threads, clients=a.clients, requests_per_kind=a.clients * a.requests, k=a.k,
                   cpus=os.cpu_count(), runs=[])
-    for blas in a.blas.split(','):
-        env = dict(os.environ)
-        if blas != 'default':
-            for v in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'): env[v] = blas
-        port = free_port()
-        p, started = start(a.path, port, a.workers, env)
-        try:
-            for paths in kinds.values():  # warm-up: every path once (fills the thumbnail cache, pages in the vectors)
-                for u in paths: fetch(port, u)
-            load1 = os.getloadavg()[0]
-            print(f'\nserver: gunicorn, {a.workers} workers, BLAS/OpenMP threads {blas}; answered /healthz {started:.1f} s after start; '
-                  f'load average before the run {load1:.1f} on {os.cpu_count()} CPUs')
-            print(f"{'kind':<10}{'requests':>9}{'errors':>7}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
-            for kind, paths in kinds.items():
-                secs, lat, bad = load(port, paths, a.clients, a.requests)
-                row = dict(blas=blas, kind=kind, requests=len(lat), errors=bad, rps=len(lat) / secs,
-                           p50_ms=float(np.percentile(lat, 50) * 1e3), p99_ms=float(np.percentile(lat, 99) * 1e3), start_s=started, load_before=load1)
-                report['runs'].append(row)
-                print(f"{kind:<10}{row['requests']:>9}{bad:>7}{row['rps']:>9.0f}{row['p50_ms']:>9.1f}{row['p99_ms']:>9.1f}")
-        finally: stop(p)
+    for workers in map(int, str(a.workers).split(',')):
+        for blas in a.blas.split(','):
+            env = dict(os.environ)
+            if blas != 'default':
+                for v in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'): env[v] = blas
+            port = free_port()
+            p, started = start(a.path, port, workers, env, a.threads)
+            try:
+                for paths in kinds.values():  # warm-up: every path once (fills the thumbnail cache, pages in the vectors)
+                    for u in paths: fetch(port, u)
+                load1 = os.getloadavg()[0]
+                print(f'\nserver: gunicorn, {workers} workers, {a.threads} thread(s) each, BLAS/OpenMP environment {blas}; answered /healthz '
+                      f'{started:.1f} s after start; load average before the run {load1:.1f} on {os.cpu_count()} CPUs')
+                print(f"{'kind':<10}{'requests':>9}{'errors':>7}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
+                for kind, paths in kinds.items():
+                    secs, lat, bad = load(port, paths, a.clients, a.requests)
+                    row = dict(workers=workers, blas=blas, kind=kind, requests=len(lat), errors=bad, rps=len(lat) / secs,
+                               p50_ms=float(np.percentile(lat, 50) * 1e3), p99_ms=float(np.percentile(lat, 99) * 1e3), start_s=started, load_before=load1)
+                    report['runs'].append(row)
+                    print(f"{kind:<10}{row['requests']:>9}{bad:>7}{row['rps']:>9.0f}{row['p50_ms']:>9.1f}{row['p99_ms']:>9.1f}")
+            finally: stop(p)
     if a.out: Path(a.out).write_text(json.dumps(report, indent=1))
 
 if __name__ == '__main__': main()

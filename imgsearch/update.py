@@ -99,12 +99,12 @@ def _splice(img, coll, feats, bad, removed, revived, m):
 def apply_update(out, # a built collection folder
                  plan, # from `plan_update`
                  weights=None, # the backbone's weights file when the build was given one (checked against the build's)
-                 batch_size=32, workers=None, device=None, # as for `imgsearch.image.embed_images`
+                 batch_size=32, workers=None, device=None, runtime='auto', # as for `imgsearch.image.embed_images`
                  progress=True): # show progress bars
     "Carry out `plan` in `out`: features, image manifest, collection, tag index, tag vectors, content table."
     t0, out = time.time(), Path(out); img = out/'image'
     m = load_json(img/'manifest.json'); coll = plan['coll']
-    bb = load_backbone(m['backbone'], weights, device)
+    bb = load_backbone(m['backbone'], weights, device, runtime=runtime, cache=img/'onnx')
     if bb.weights_sha256 != m['weights_sha256']:
         raise ValueError(f'{out} was built with other {m["backbone"]} weights (sha256 {m["weights_sha256"][:12]}, '
                          f'these are {bb.weights_sha256[:12]}): pass --weights with the file the build used')
@@ -145,7 +145,7 @@ def apply_update(out, # a built collection folder
 def update_collection(source, # the collection as it is now: a manifest, a folder, ... (see `imgsearch.build.open_source`) or a `Collection`
                       out, # the built collection folder to update
                       weights=None, # the backbone's weights file, when the build was given one
-                      batch_size=32, workers=None, device=None, # as for `imgsearch.image.embed_images`
+                      batch_size=32, workers=None, device=None, runtime='auto', # as for `imgsearch.image.embed_images`
                       project=True, # refresh the search index when the folder holds a trained model
                       progress=True): # show progress bars
     "Bring the build in `out` up to date with `source`: features for new images only, tags and indexes refreshed; returns the report."
@@ -158,7 +158,7 @@ def update_collection(source, # the collection as it is now: a manifest, a folde
     new = source if isinstance(source, Collection) else open_source(source)
     plan = plan_update(out, new, progress=progress)
     t_plan = time.time() - t0
-    done = apply_update(out, plan, weights, batch_size, workers, device, progress)
+    done = apply_update(out, plan, weights, batch_size, workers, device, runtime, progress)
     coll, t = done['coll'], time.time()
     if project and (out/'model'/'model.pt').is_file():
         from imgsearch.search import project_collection
