@@ -161,7 +161,7 @@ def imgsearch_build(source:str, # a `.jsonl` manifest, a seed-format folder (ima
                     quiet:bool=False, # no progress bars
                     ray:bool=False, # compute image features on a Ray cluster (pip install "imgsearch[distributed]"); --workers and --device are then ignored
                     ray_address:str=None, # Ray cluster to join, e.g. auto or HEAD_IP:6379 (implies --ray); default: a local Ray for this build
-                    runtime:str='auto', # what runs the CNN: onnx (ONNX Runtime, CPU only), torch, or auto (ONNX Runtime on the CPU if installed, else torch)
+                    runtime:str='auto', # what runs the CNN: onnx (ONNX Runtime, CPU only), torch, torch-bf16 or torch-fp16 (mixed precision, for GPUs), or auto (ONNX Runtime on the CPU if installed, else torch)
                     update:bool=False): # update the build in --out to SOURCE as it is now: features for new images only, no retraining
     "Build the tag index, tag word vectors and image features of a collection (seed steps 1-3)."
     if update:

