@@ -121,7 +121,10 @@ class Collection:
     def row(self, id): return self._row[id] # row of an image id (removed images have none)
     @property
     def n_live(self): return len(self._row) # images not removed by an update
-    def splits(self, seed=0, test_frac=1/6): return split_of(self.ids, seed, test_frac)
+    def splits(self, seed=0, test_frac=1/6): # seeded train/test split of every row (cached: a collection is not changed in place)
+        key = (len(self.items), seed, test_frac)
+        if getattr(self, '_splits', (None,))[0] != key: self._splits = key, split_of(self.ids, seed, test_frac)
+        return self._splits[1].copy()
 
     def tag_counts(self):
         "Number of images per tag, most frequent first."
@@ -131,10 +134,12 @@ class Collection:
         return dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def fingerprint(self):
-        "A checksum of ids and paths, stored with every artefact built from this collection."
-        h = hashlib.sha256()
-        for it in self.items: h.update(f'{it.id}\0{it.path}{chr(0) + "removed" if it.removed else ""}\n'.encode())
-        return h.hexdigest()
+        "A checksum of ids and paths, stored with every artefact built from this collection (computed once)."
+        if getattr(self, '_fp', (None,))[0] != len(self.items):
+            h = hashlib.sha256()
+            for it in self.items: h.update(f'{it.id}\0{it.path}{chr(0) + "removed" if it.removed else ""}\n'.encode())
+            self._fp = len(self.items), h.hexdigest()
+        return self._fp[1]
 
     def save(self, path, seed=0): # destination `collection.jsonl`
         "Write the collection as JSON lines, with each image's split."

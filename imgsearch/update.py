@@ -14,7 +14,7 @@ import numpy as np
 from .data import Collection, Item, save_json, load_json
 from .index import build_index
 from .text import build_text_features
-from .image import embed_images, load_backbone, load_image_features, feature_shards, _shard_name, _write_shard
+from .image import embed_images, pick_device, load_backbone, load_image_features, feature_shards, _shard_name, _write_shard
 from .build import open_source, content_table, file_content, load_content, save_content
 
 # %% ../nbs/04a_update.ipynb #172a7654
@@ -161,8 +161,8 @@ def update_collection(source, # the collection as it is now: a manifest, a folde
     done = apply_update(out, plan, weights, batch_size, workers, device, runtime, progress)
     coll, t = done['coll'], time.time()
     if project and (out/'model'/'model.pt').is_file():
-        from imgsearch.search import project_collection
-        project_collection(out, device)
+        from imgsearch.search import _project
+        _project(out, coll, pick_device(device))  # the collection in hand: not read again
     t_proj = time.time() - t
     skipped = [d for d in _skipped(out/'image').values() if d['reason'] != REMOVED]
     rep = load_json(out/'build.json')
