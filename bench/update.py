@@ -85,7 +85,7 @@ def main():
                 rep = update_collection(Collection(live, name=coll.name), folder, device='cpu', progress=False)
                 u, man = rep['update'], load_json(folder/'model'/'index'/'manifest.json')
                 s = u['seconds']
-                row = dict(rows=n, added=u['added'], computed=u['images_computed'], network_s=s['network'], apply_rest_s=round(s['apply'] - s['network'], 2),
+                row = dict(rows=n, made_s=round(t_rep, 1), first_projection_s=round(t_proj, 1), added=u['added'], computed=u['images_computed'], network_s=s['network'], apply_rest_s=round(s['apply'] - s['network'], 2),
                            plan_s=s['plan'], index_s=s['projection'], total_s=s['total'], shards_rewritten=u['shards_rewritten'],
                            rows_projected=man['rows_projected'], incremental_index=man['incremental'], load=round(os.getloadavg()[0], 2))
                 results.append(row); print(json.dumps(row), file=sys.stderr, flush=True)
