@@ -194,7 +194,7 @@ def run_size(n, a, folder):
         out = project_collection(folder, device='cpu')
     man = load_json(out/'manifest.json')
     res.update(project_s=man['seconds'], projection_s=acc['embed_images'], index_build_s=acc['build'], index_save_s=acc['save'],
-               tag_blocks=man['tag_blocks'], tag_blocks_mib=size_of(out/'tag_blocks.npy') / MiB, index=man['index'],
+               tag_blocks=man['tag_blocks'], tag_blocks_mib=size_of(out/'tag_blocks') / MiB, index=man['index'],
                vectors_mib=size_of(out/'vectors.npy') / MiB, index_faiss_mib=size_of(out/'index.faiss') / MiB)
 
     r0 = rss()
