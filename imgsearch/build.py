@@ -34,13 +34,10 @@ def open_source(source): # a `.jsonl` manifest, a seed-format folder, a folder t
 # %% ../nbs/04_build.ipynb #9ef5132c
 CONTENT_DTYPE = np.dtype([('size', '<i8'), ('mtime_ns', '<i8'), ('sha256', 'S64')])
 
-def file_content(path, # an image file
-                 known=None): # its previous record: reused when size and modification time are unchanged
+def file_content(path): # an image file
     "(size, mtime_ns, SHA-256 hex) of a file; size -1 and no hash when it cannot be read."
     try: st = os.stat(path)
     except OSError: return (-1, 0, b'')
-    if known is not None and known['sha256'] and (int(known['size']), int(known['mtime_ns'])) == (st.st_size, st.st_mtime_ns):
-        return (st.st_size, st.st_mtime_ns, bytes(known['sha256']))
     h = hashlib.sha256()
     try:
         with open(path, 'rb') as f:

@@ -21,7 +21,7 @@ from .data import atomic_write, file_sha256, save_json, load_json
 
 # %% auto #0
 __all__ = ['pick_device', 'ImageError', 'load_image', 'load_pixels', 'Backbone', 'default_onnx_cache', 'load_backbone',
-           'classify', 'embed_images', 'load_image_features', 'feature_shards']
+           'classify', 'embed_images', 'load_image_features', 'feature_shards', 'skipped_entries']
 
 # %% ../nbs/03_image.ipynb #ea6e5399
 def pick_device(device=None, # None or 'auto': cuda if available, else mps, else cpu; or any torch device name
@@ -436,7 +436,7 @@ def embed_images(coll, # `imgsearch.data.Collection`: items with `.id` and absol
     secs = time.perf_counter() - t1
     have = [s for s in range(n_shards) if _shard_done(out, s, rows_of(s), bb.dim, dtype)]
     done = len(have) == n_shards
-    all_skipped = [d for s in have for d in load_json(out/_shard_name(s, 'json'))]
+    all_skipped = skipped_entries(out, have)
     if done: save_json({**manifest, 'complete': True, 'skipped': len(all_skipped)}, mf)
     return dict(rows=n, dim=bb.dim, backbone=bb.name, runtime=bb.runtime, complete=done, skipped=all_skipped,
                 shards_computed=len(todo), shards_reused=reused, images_computed=n_todo,
@@ -469,4 +469,11 @@ def feature_shards(out, # folder written by `embed_images`
     out = Path(out); m = load_json(out/'manifest.json')
     for s in range(m['n_shards']) if shards is None else shards:
         a = np.load(out/_shard_name(s, 'npy'), mmap_mode='r')
-        yield s * m['shard_size'], a, np.array([d['row'] for d in load_json(out/_shard_name(s, 'json'))], dtype=np.int64)
+        yield s * m['shard_size'], a, np.array([d['row'] for d in skipped_entries(out, [s])], dtype=np.int64)
+
+def skipped_entries(out, # folder written by `embed_images`
+                    shards=None): # shard numbers to read; None: all that the manifest lists
+    "The skipped rows' entries (`row`, `id`, `path`, `reason`) of the given shards, in shard order."
+    out = Path(out)
+    if shards is None: shards = range(load_json(out/'manifest.json')['n_shards'])
+    return [d for s in shards for d in load_json(out/_shard_name(s, 'json'))]

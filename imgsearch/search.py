@@ -17,7 +17,7 @@ from PIL import Image, ImageOps
 from .data import Collection, atomic_write, file_sha256, load_json, normalise_tag, save_json
 from .index import TagIndex
 from .text import embed_text, load_text_features, load_vectors, tag_words, train_word2vec
-from .image import ImageError, _shard_name, _to_rgb, feature_shards, load_backbone, load_image, load_image_features, pick_device
+from .image import ImageError, _shard_name, _to_rgb, feature_shards, skipped_entries, load_backbone, load_image, load_image_features, pick_device
 from .model import load_matcher
 
 # %% auto #0
@@ -254,18 +254,13 @@ class Results:
                          [f'| {self.offset + i + 1} | {h.id} | {h.score:.3f} | {h.match} | {", ".join(h.tags[:6])} |' for i, h in enumerate(self.hits)])
 
 # %% ../nbs/08_search.ipynb #6e406a36
-def _shard_stamps(img):
+def _shard_stamps(img, m): # the image stage folder and its manifest
     "Each feature shard's stamp: the size and modification time of its two files."
     st = lambda f: f'{f.stat().st_size}:{f.stat().st_mtime_ns}'
-    return [st(img/_shard_name(s, 'npy')) + '/' + st(img/_shard_name(s, 'json')) for s in range(load_json(img/'manifest.json')['n_shards'])]
+    return [st(img/_shard_name(s, 'npy')) + '/' + st(img/_shard_name(s, 'json')) for s in range(m['n_shards'])]
 
-def _feature_settings(img):
-    m = load_json(img/'manifest.json')
+def _feature_settings(m): # the image stage's manifest
     return hashlib.sha256('\n'.join(str(m.get(k)) for k in ('backbone', 'weights_sha256', 'dtype', 'dim', 'shard_size')).encode()).hexdigest()
-
-def _features_stamp(img):
-    "Stamp of the image stage: its settings and every shard's stamp."
-    return hashlib.sha256('\n'.join([_feature_settings(img)] + _shard_stamps(img)).encode()).hexdigest()
 
 @contextmanager
 def _locked(folder):
@@ -348,7 +343,7 @@ def _project(path, coll, device, kv=None):
     if not m.get('complete'): raise ValueError(f'image features in {img} are incomplete: run imgsearch-build again to finish the build')
     if m['rows'] != len(coll) or m['collection_fingerprint'] != coll.fingerprint():
         raise ValueError(f'features were built for another collection ({m["rows"]} rows) than this one ({len(coll)} rows): rebuild them')
-    shards, settings = _shard_stamps(img), _feature_settings(img)
+    shards, settings = _shard_stamps(img, m), _feature_settings(m)
     want = dict(checkpoint_sha256=file_sha256(ck), collection_fingerprint=coll.fingerprint(), rows=len(coll),
                 features=hashlib.sha256('\n'.join([settings] + shards).encode()).hexdigest(), tags=file_sha256(path/'tag2picid.json'))
     with _locked(out):
@@ -359,11 +354,12 @@ def _project(path, coll, device, kv=None):
         t0, dev, n, size = time.time(), pick_device(device), len(coll), m['shard_size']
         model, _ = load_matcher(ck, dev)
         valid = np.ones(n, bool)
-        for s in range(m['n_shards']): valid[[d['row'] for d in load_json(img/_shard_name(s, 'json'))]] = False
+        valid[[d['row'] for d in skipped_entries(img)]] = False
         nv = int(valid.sum()); kind = 'flat' if nv <= EXACT_MAX else 'ivf'
         inc = (man is not None and man.get('checkpoint_sha256') == want['checkpoint_sha256'] and man.get('feature_settings') == settings and n >= man['rows']
                and man.get('shards') is not None and man['index']['kind'] == kind and nv <= 2 * man['index'].get('trained_on', nv))
         changed = [s for s in range(m['n_shards']) if not inc or s >= len(man['shards']) or man['shards'][s] != shards[s]]
+        rows = _rows_of(changed, size, n)
         vecs = np.zeros((n, model.cfg.dim), np.float32)
         if inc: old = np.load(out/'vectors.npy', mmap_mode='r'); vecs[:min(n, len(old))] = old[:n]
         with torch.inference_mode():
@@ -373,18 +369,18 @@ def _project(path, coll, device, kv=None):
         if inc:
             index = faiss.read_index(str(out/'index.faiss'))
             index.remove_ids(_rows_of([s for s in changed if s * size < man['rows']], size, man['rows']))
-            new = _rows_of(changed, size, n); new = new[valid[new]]
+            new = rows[valid[rows]]
             if len(new): index.add_with_ids(np.ascontiguousarray(vecs[new]), new)
             vi = VectorIndex(vecs, valid, index, dict(man['index'], rows=n, vectors=nv))
         else:
             vi = VectorIndex.build(vecs, queries=_calibration_queries(path, coll, model, dev, vecs, valid, kv))
             vi.info['trained_on'] = nv
         vi.save(out)
-        moved = np.zeros(n, bool); moved[_rows_of(changed, size, n)] = True  # validity changes only in changed shards too
+        moved = np.zeros(n, bool); moved[rows] = True  # validity changes only in changed shards too
         t = time.time(); nb = save_tag_blocks(out, TagIndex.load(path, coll), vecs, valid, moved if inc else None)
         man = dict(stage='search-index', **want, dim=int(model.cfg.dim), valid=nv, index=vi.info, tag_blocks=dict(nb, seconds=round(time.time() - t, 2)),
                    feature_settings=settings, shards=shards,
-                   incremental=bool(inc), rows_projected=int(len(_rows_of(changed, size, n))), seconds=round(time.time() - t0, 2))
+                   incremental=bool(inc), rows_projected=len(rows), seconds=round(time.time() - t0, 2))
         save_json(man, out/'manifest.json')
     return out, man
 

@@ -14,16 +14,15 @@ import numpy as np
 from .data import Collection, Item, save_json, load_json
 from .index import build_index
 from .text import build_text_features
-from .image import embed_images, pick_device, load_backbone, load_image_features, feature_shards, _shard_name, _write_shard
-from .build import open_source, content_table, file_content, load_content, save_content
+from .image import embed_images, pick_device, load_backbone, load_image_features, feature_shards, skipped_entries, _shard_name, _write_shard
+from .build import open_source, content_table, load_content, save_content
 
 # %% ../nbs/04a_update.ipynb #172a7654
 REMOVED = 'removed from the collection'
 
 def _skipped(img, m=None):
     "row -> skipped entry, over every shard of a feature folder (`m`: its manifest)."
-    m = m or load_json(img/'manifest.json')
-    return {d['row']: d for s in range(m['n_shards']) for d in load_json(img/_shard_name(s, 'json'))}
+    return {d['row']: d for d in skipped_entries(img, range((m or load_json(img/'manifest.json'))['n_shards']))}
 
 def _vectors_of(out):
     "The word vectors `out` was built with, as `build_text_features` takes them: the same words for old and new tags."
@@ -63,7 +62,7 @@ def plan_update(out, # a built collection folder
     same = lambda r: r < n0 and (table0[r]['size'], table0[r]['sha256']) == (table[r]['size'], table[r]['sha256'])  # a file missing then and now too
     compute, copy, revived = [], {}, []
     for r in rows_of_new:
-        if same(r) and (had_feats[r] or skipped0.get(r, {}).get('reason') != REMOVED):
+        if same(r):
             if r in skipped0 and skipped0[r]['reason'] == REMOVED: revived.append(r)
         else: compute.append(r)
     computing = set(compute)
@@ -86,7 +85,7 @@ def _splice(img, coll, feats, bad, removed, revived, m):
         buf, skipped = np.zeros((rows, dim), dtype), {}
         if (img/_shard_name(s, 'npy')).is_file():
             a = np.load(img/_shard_name(s, 'npy'), mmap_mode='r'); buf[:min(len(a), rows)] = a[:rows]
-            skipped = {d['row']: d for d in load_json(img/_shard_name(s, 'json'))}
+            skipped = {d['row']: d for d in skipped_entries(img, [s])}
         for r in range(lo, lo + rows):
             it = coll[r]
             if r in feats: buf[r - lo] = feats[r]; skipped.pop(r, None)
@@ -104,12 +103,12 @@ def apply_update(out, # a built collection folder
     "Carry out `plan` in `out`: features, image manifest, collection, tag index, tag vectors, content table."
     t0, out = time.time(), Path(out); img = out/'image'
     m = load_json(img/'manifest.json'); coll = plan['coll']
-    bb = load_backbone(m['backbone'], weights, device, runtime=runtime, cache=img/'onnx')
-    if bb.weights_sha256 != m['weights_sha256']:
-        raise ValueError(f'{out} was built with other {m["backbone"]} weights (sha256 {m["weights_sha256"][:12]}, '
-                         f'these are {bb.weights_sha256[:12]}): pass --weights with the file the build used')
     feats, bad = {}, {}
-    if plan['compute']:
+    if plan['compute']:  # the network is loaded only when there is something for it to do
+        bb = load_backbone(m['backbone'], weights, device, runtime=runtime, cache=img/'onnx')
+        if bb.weights_sha256 != m['weights_sha256']:
+            raise ValueError(f'{out} was built with other {m["backbone"]} weights (sha256 {m["weights_sha256"][:12]}, '
+                             f'these are {bb.weights_sha256[:12]}): pass --weights with the file the build used')
         sub = Collection([coll[r] for r in plan['compute']], coll.root, 'pending')
         size = batch_size * max(1, 1024 // batch_size)
         r = embed_images(sub, img/'pending', bb, batch_size=batch_size, shard_size=size, num_workers=workers,
@@ -134,10 +133,11 @@ def apply_update(out, # a built collection folder
     text = build_text_features(coll, out/'text', vectors=_vectors_of(out), index=index)
     save_content(plan['table'], img)
     n = len(coll); m = {k: v for k, v in m.items() if k != 'update_to'} | dict(rows=n, n_shards=-(-n // m['shard_size']))
-    m.update(collection_fingerprint=coll.fingerprint(), complete=True, skipped=len(_skipped(img, m)))
+    skipped = _skipped(img, m)
+    m.update(collection_fingerprint=coll.fingerprint(), complete=True, skipped=len(skipped))
     save_json(m, img/'manifest.json')
     shutil.rmtree(img/'pending', ignore_errors=True)
-    return dict(coll=coll, index=index, text=text, shards_rewritten=len(touched), images_computed=len(plan['compute']),
+    return dict(coll=coll, index=index, text=text, skipped=skipped, shards_rewritten=len(touched), images_computed=len(plan['compute']),
                 images_copied=len(plan['copy']), failed=[dict(row=r, id=coll[r].id, path=coll[r].path, reason=w) for r, w in bad.items()],
                 seconds_network=round(t_net, 2), seconds=round(time.time() - t0, 2))
 
@@ -164,7 +164,7 @@ def update_collection(source, # the collection as it is now: a manifest, a folde
         from imgsearch.search import _project
         _project(out, coll, pick_device(device))  # the collection in hand: not read again
     t_proj = time.time() - t
-    skipped = [d for d in _skipped(out/'image').values() if d['reason'] != REMOVED]
+    skipped = [d for d in done['skipped'].values() if d['reason'] != REMOVED]
     rep = load_json(out/'build.json')
     rep.update(source=str(source if not isinstance(source, Collection) else coll.name), images=coll.n_live, rows=len(coll),
                images_embedded=coll.n_live - len(skipped), images_skipped=len(skipped),
