@@ -1,20 +1,23 @@
 """Benchmark of the image-feature step (imgsearch.image), run by hand, not a test.
 
 In one run, for one backbone and one set of images, it measures:
-  (a) bare: the network's forward pass alone on the same batches, preprocessed in advance, in both
-      runtimes: PyTorch (float tensors, channels_last, inference_mode) and ONNX Runtime (the
-      exported network, CPU provider), each at 1 thread and at the default (all cores), best taken;
+  (a) bare: the network's forward pass alone on the same batches, decoded and cropped in advance, in both
+      runtimes: PyTorch (normalised float tensors, channels_last, inference_mode) and ONNX Runtime (the
+      exported network, which takes the uint8 crops and normalises them itself, CPU provider), each at 1 thread
+      and at the default (all cores) in this process, and ONNX Runtime in one process per core at 1 thread each,
+      all running the same batches at once (the machine's whole throughput); the best one is the reference;
   (b) pipeline: `embed_images` end to end (decode, preprocess, forward, write shards), for each
-      `--configs` entry (decoding workers : compute threads) on the chosen `--runtime`;
+      `--configs` entry (worker processes : compute threads; with ONNX Runtime each worker decodes and runs the
+      network with that many threads, 0 workers: everything in this process) on the chosen `--runtime`;
   (c) one at a time: the seed's way, decode + preprocess + one forward pass per image (torch's
       default threads and memory format; also shown with our channels_last model);
 and prints pipeline / bare of the fastest runtime (goal >= 0.85) and pipeline / one-at-a-time (goal >= 3x).
 (a) and (b) alternate over `--rounds`, so a burst of load from elsewhere hits both; medians are reported.
 
     .venv/bin/python bench/image_step.py --backbone efficientnet_lite0 --n 256
-    .venv/bin/python bench/image_step.py --backbone resnet50 --random-weights --configs 1:2 1:1 0:2
+    .venv/bin/python bench/image_step.py --backbone resnet50 --random-weights --configs 2:1 1:2 0:2
 """
-import argparse, dataclasses, os, shutil, tempfile, time
+import argparse, dataclasses, multiprocessing as mp, os, shutil, tempfile, time
 from pathlib import Path
 import numpy as np, torch
 from PIL import Image
@@ -62,7 +65,7 @@ def main():
     ap = image_args(__doc__)
     ap.add_argument('--runtime', default='auto', help="embed_images' runtime: auto, onnx or torch")
     ap.add_argument('--configs', nargs='+', default=['default'],
-                    help="pipeline settings to compare, WORKERS:THREADS each (decoding workers : compute threads), or 'default'")
+                    help="pipeline settings to compare, WORKERS:THREADS each (worker processes : compute threads), or 'default'")
     ap.add_argument('--random-weights', action='store_true', help='resnet50 with random weights (none install offline; speed only)')
     ap.add_argument('--no-one', action='store_true', help='skip the one-at-a-time measurement (c)')
     ap.add_argument('--folder', default=None, help='take images from this folder (default: openclipart PNGs if unpacked, else generated JPEGs)')
@@ -94,7 +97,7 @@ def main():
         crops = [torch.from_numpy(load_pixels(p, bb.crop, draft=bb.preprocessing['jpeg_draft']).copy()) for p in files]
         u8 = [torch.stack(crops[i:i + a.batch_size]) for i in range(0, len(crops), a.batch_size)]
         xs = [bt.to_input(x) for x in u8]
-        xo = [bt._normalise(x).contiguous().numpy() for x in u8]
+        xo = [x.numpy() for x in u8]
         def clock(f, xs):
             f(xs[0])  # warm-up
             t = time.perf_counter()
@@ -103,6 +106,22 @@ def main():
             return len(files) / (time.perf_counter() - t)
         threads = sorted({1, default_threads}) if bb.device.type == 'cpu' else [default_threads]
         sessions = {nt: dataclasses.replace(bo, threads=nt).session for nt in threads} if bo else {}
+        def procs_bare(n):
+            "images/s of `n` processes each running every batch through a 1-thread ONNX Runtime session, all at once."
+            ctx = mp.get_context('fork')
+            go, q = ctx.Barrier(n + 1), ctx.Queue()
+            def one():
+                s = dataclasses.replace(bo, threads=1).session
+                s.run(None, {'input': xo[0]})
+                go.wait(); t = time.perf_counter()
+                for x in xo: s.run(None, {'input': x})
+                q.put(time.perf_counter() - t)
+            ps = [ctx.Process(target=one) for _ in range(n)]
+            for p in ps: p.start()
+            go.wait()
+            secs = [q.get() for _ in ps]
+            for p in ps: p.join()
+            return n * len(files) / max(secs)
         def run_bare():
             "images/s of each runtime at each thread count (1 and the default) on the prepared batches."
             res = {}
@@ -112,6 +131,7 @@ def main():
                     res[f'torch {nt}'] = clock(bt.model, xs)
             torch.set_num_threads(default_threads)
             for nt, s in sessions.items(): res[f'onnx {nt}'] = clock(lambda x: s.run(None, {'input': x}), xo)
+            if bo and default_threads > 1: res[f'onnx {default_threads}x1'] = procs_bare(default_threads)
             return res
         def run_pipeline(cfg):
             w, t = (None, None) if cfg == 'default' else map(int, cfg.split(':'))
@@ -119,7 +139,9 @@ def main():
                              num_workers=w, threads=t, progress=False, overwrite=True)
             return r['images_per_s'], len(r['skipped'])
         fastest = 'onnx' if bo else 'torch'
-        best = lambda b: max(v for k, v in b.items() if k.startswith(fastest))
+        def best(b, procs=True):
+            "The fastest bare figure of the fastest runtime: of all, or of one process (procs=False)."
+            return max(v for k, v in b.items() if k.startswith(fastest) and (procs or not k.endswith('x1')))
         rounds = []
         for i in range(a.rounds):
             b = run_bare()
@@ -132,14 +154,18 @@ def main():
         bare = float(np.median([best(b) for b, _ in rounds]))
         pipes = {cfg: float(np.median([p[cfg] for _, p in rounds])) for cfg in a.configs}
         ratios = {cfg: float(np.median([p[cfg] / best(b) for b, p in rounds])) for cfg in a.configs}
+        ratios1 = {cfg: float(np.median([p[cfg] / best(b, False) for b, p in rounds])) for cfg in a.configs}
         top = max(ratios, key=ratios.get)
         pipe, ratio = pipes[top], ratios[top]
+        def report():
+            print('(a) bare forward pass        ' + ', '.join(f'{k} threads {v:.1f}' for k, v in bare_by.items()) + ' images/s (medians)')
+            print(f'    fastest: {fastest}         {bare:7.1f} images/s  (median of {a.rounds} rounds, best of all arrangements)')
+            for cfg in a.configs:
+                print(f'(b) embed_images {cfg:>8s}    {pipes[cfg]:7.1f} images/s  pipeline / bare {fastest}: {ratios1[cfg]:5.2f} of one process, '
+                      f'{ratios[cfg]:5.2f} of all arrangements (medians of {a.rounds} rounds; {n_skipped} skipped)')
         if a.no_one:
             print(f'load average after: {os.getloadavg()[0]:.2f}')
-            print('(a) bare forward pass        ' + ', '.join(f'{k} threads {v:.1f}' for k, v in bare_by.items()) + ' images/s (medians)')
-            for cfg in a.configs:
-                print(f'(b) embed_images {cfg:>8s}    {pipes[cfg]:7.1f} images/s  pipeline / bare {fastest} = {ratios[cfg]:5.2f}  '
-                      f'(medians of {a.rounds} rounds; {n_skipped} skipped)')
+            report()
             return
         # (c) the seed's way: one image per forward pass, the plain torchvision transform on the whole
         #     image, the model in PyTorch's default (contiguous) memory format, default threads
@@ -159,14 +185,11 @@ def main():
                 ones[name] = m / (time.perf_counter() - t)
         one = ones['seed']
         print(f'load average after: {os.getloadavg()[0]:.2f} (other processes on the machine skew every number)')
-        print('(a) bare forward pass        ' + ', '.join(f'{k} threads {v:.1f}' for k, v in bare_by.items()) + ' images/s (medians)')
-        print(f'    fastest: {fastest}         {bare:7.1f} images/s  (median of {a.rounds} rounds, best thread count each)')
-        for cfg in a.configs:
-            print(f'(b) embed_images {cfg:>8s}    {pipes[cfg]:7.1f} images/s  pipeline / bare {fastest} = {ratios[cfg]:5.2f}  '
-                  f'(medians of {a.rounds} rounds; {n_skipped} skipped)')
+        report()
         print(f'(c) one image per forward    {one:7.1f} images/s  (the seed\'s way: contiguous model, whole-image transform; {m} images)')
         print(f'    one image per forward    {ones["ours"]:7.1f} images/s  (same, with our crop and runtime {bb.runtime})')
-        print(f'pipeline / bare          = {ratio:5.2f}  ({top}: median of the rounds\' ratios; goal >= 0.85)')
+        print(f'pipeline / bare          = {ratio:5.2f} of all arrangements, {ratios1[top]:5.2f} of one process '
+              f'({top}: median of the rounds\' ratios; goal >= 0.85)')
         print(f'pipeline / one-at-a-time = {pipe / one:5.2f}x (goal >= 3x)')
     finally: shutil.rmtree(tmp, ignore_errors=True)
 

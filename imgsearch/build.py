@@ -91,7 +91,7 @@ def build_collection(source, # a `.jsonl` manifest, a seed-format folder, a fold
                      weights=None, # weights file for the backbone (default: the packaged or cached weights)
                      vectors='glove-6b-50d', # word vectors: 'glove-6b-50d', 'collection', or a word2vec/GloVe file
                      batch_size=32, # images per forward pass
-                     workers=None, # image decoding processes (default: chosen for the machine)
+                     workers=None, # image worker processes: they decode, and on the CPU embed too (default: chosen for the machine)
                      dtype='float32', # feature storage: 'float32' or 'float16'
                      device=None, # 'cpu', 'cuda', ... (default: the GPU when there is one)
                      overwrite=False, # replace artefacts of another collection or backbone in `out`
@@ -151,7 +151,7 @@ def imgsearch_build(source:str, # a `.jsonl` manifest, a seed-format folder (ima
                     weights:str=None, # weights file for the backbone (resnet50: a torchvision state dict)
                     vectors:str='glove-6b-50d', # word vectors: glove-6b-50d, collection (trained on the tags and titles), or a word2vec/GloVe file
                     batch_size:int=32, # images per forward pass
-                    workers:int=None, # image decoding processes
+                    workers:int=None, # image worker processes (default: one per core on the CPU, where each decodes and embeds)
                     float16:bool=False, # store features as float16 (half the size)
                     device:str=None, # cpu, cuda, ... (default: the GPU when there is one)
                     overwrite:bool=False, # replace artefacts of another collection or backbone in --out

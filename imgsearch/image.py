@@ -157,13 +157,11 @@ class Backbone:
                                 f'weights={Path(self.weights_path).name} sha256={self.weights_sha256[:12]})')
     @property
     def crop(self): return _Crop(self.preprocessing['resize'], self.preprocessing['crop'], self.preprocessing['interpolation'])
-    def _normalise(self, x): # uint8 batch [B, H, W, 3]
-        x = x.to(self.device, non_blocking=True).float()
-        mean, std = (torch.tensor(self.preprocessing[k], device=self.device) * 255 for k in ('mean', 'std'))
-        return x.sub_(mean).div_(std).permute(0, 3, 1, 2)  # [B, 3, H, W] with channels_last strides
     def to_input(self, x): # uint8 batch [B, H, W, 3]
         "Normalised float batch [B, 3, H, W] in channels_last on the backbone's device."
-        return self._normalise(x).contiguous(memory_format=torch.channels_last)
+        x = x.to(self.device, non_blocking=True).float()
+        mean, std = (torch.tensor(self.preprocessing[k], device=self.device) * 255 for k in ('mean', 'std'))
+        return x.sub_(mean).div_(std).permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)  # HWC order is channels_last
     def transform(self, img): # an RGB PIL image
         "The image as the network's input tensor [3, H, W]."
         return self.to_input(torch.from_numpy(self.crop(img).copy())[None])[0]
@@ -176,7 +174,7 @@ class Backbone:
     def embed(self, x): # uint8 batch [B, H, W, 3]
         "Pooled features [B, dim] (the input of the ImageNet `head`) as float32 on the CPU."
         if self.runtime == 'onnx':
-            return torch.from_numpy(self.session.run(None, {'input': self._normalise(x).contiguous().numpy()})[0])
+            return torch.from_numpy(self.session.run(None, {'input': np.ascontiguousarray(x.numpy())})[0])  # normalised in the graph
         amp = _AUTOCAST.get(self.runtime)
         with torch.autocast(self.device.type, dtype=amp or torch.float32, enabled=amp is not None):
             return self.model(self.to_input(x)).float().cpu()
@@ -253,13 +251,26 @@ def _cores(): return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffin
 
 _EXPORTS = []  # (backbone, file) of every export this process made: lets the tests see the cache at work
 
+class _FromPixels(torch.nn.Module):
+    "`model` behind its normalisation: uint8 pixels [B, H, W, 3] -> features [B, dim] (what is exported to ONNX)."
+    def __init__(self, model, mean, std):
+        super().__init__()
+        self.model = model
+        std = torch.tensor(std).view(1, 3, 1, 1)
+        self.register_buffer('scale', 1 / (std * 255))
+        self.register_buffer('shift', -torch.tensor(mean).view(1, 3, 1, 1) / std)
+    def forward(self, x): return self.model(x.permute(0, 3, 1, 2).float() * self.scale + self.shift)
+
+def _onnx_path(bb): return Path(bb.onnx_cache or default_onnx_cache())/f'{bb.name}-{bb.weights_sha256}-uint8.onnx'
+
 def _export_onnx(bb, path):
-    "Export `bb.model` (normalised float [B, 3, H, W] -> features [B, dim], B dynamic) to `path`, atomically."
-    x = torch.zeros(2, 3, bb.preprocessing['crop'], bb.preprocessing['crop'])
+    "Export `bb.model` with its normalisation (uint8 [B, H, W, 3] -> features [B, dim], B dynamic) to `path`, atomically."
+    x = torch.zeros(2, bb.preprocessing['crop'], bb.preprocessing['crop'], 3, dtype=torch.uint8)
+    net = _FromPixels(bb.model.cpu(), bb.preprocessing['mean'], bb.preprocessing['std']).eval()
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # the TorchScript-based exporter announces its deprecation
-        torch.onnx.export(bb.model.cpu(), x, buf, dynamo=False, opset_version=17, input_names=['input'],
+        torch.onnx.export(net, x, buf, dynamo=False, opset_version=17, input_names=['input'],
                           output_names=['features'], dynamic_axes={'input': {0: 'batch'}, 'features': {0: 'batch'}})
     with atomic_write(path, 'wb') as f: f.write(buf.getvalue())
     _EXPORTS.append((bb.name, str(path)))
@@ -267,13 +278,14 @@ def _export_onnx(bb, path):
 def _onnx_session(bb):
     "An ONNX Runtime session of `bb`'s network, from its cached export; exported first if the file is missing or unusable."
     ort = _ort()
-    path = Path(bb.onnx_cache or default_onnx_cache())/f'{bb.name}-{bb.weights_sha256}.onnx'
+    path = _onnx_path(bb)
     so = ort.SessionOptions()
     so.intra_op_num_threads, so.inter_op_num_threads = bb.threads or _cores(), 1
-    so.add_session_config_entry('session.intra_op.allow_spinning', '0')  # idle threads sleep: the decoding worker needs the cores
+    so.add_session_config_entry('session.intra_op.allow_spinning', '0')  # idle threads sleep: decoding needs the cores
     def session():
         s = ort.InferenceSession(str(path), so, providers=['CPUExecutionProvider'])
         if s.get_outputs()[0].shape[-1] != bb.dim: raise ValueError(f'{path} gives {s.get_outputs()[0].shape[-1]} features, not {bb.dim}')
+        if s.get_inputs()[0].type != 'tensor(uint8)': raise ValueError(f'{path} does not take uint8 pixels')
         return s
     if path.is_file():
         try: return session()
@@ -338,6 +350,17 @@ class _Rows(torch.utils.data.Dataset):
         try: return torch.from_numpy(load_pixels(self.paths[i], self.crop, self.max_pixels, self.draft).copy()), i, ''
         except ImageError as e: return torch.zeros(self.crop.crop, self.crop.crop, 3, dtype=torch.uint8), i, str(e)
 
+class _Embedded(_Rows):
+    "Batches of rows decoded and embedded in the same process: (features, rows, reasons); ONNX Runtime on the CPU."
+    def __init__(self, paths, bb, max_pixels, threads):
+        super().__init__(paths, bb.crop, bb.preprocessing.get('jpeg_draft'), max_pixels)
+        self.bb = dataclasses.replace(bb, threads=threads)  # without a session: each worker process makes its own
+    def __getitems__(self, idx):
+        x, rows, reasons = zip(*(self[i] for i in idx))
+        return self.bb.embed(torch.stack(x)).numpy(), torch.tensor(rows), list(reasons)
+
+def _as_is(batch): return batch
+
 def _shard_name(s, ext): return f'shard-{s:05d}.{ext}'
 
 def _shard_done(out, s, rows, dim, dtype):
@@ -352,9 +375,11 @@ def _write_shard(out, s, feats, skipped):
     save_json(skipped, out/_shard_name(s, 'json'))
     with atomic_write(out/_shard_name(s, 'npy'), 'wb') as f: np.save(f, feats)
 
-def _default_workers(device):
-    n = os.cpu_count() or 1
-    return min(8, n) if device.type == 'cuda' else (1 if n <= 4 else n // 4)
+def _default_workers(bb, threads):
+    "Worker processes of `embed_images` when none are asked for: see there."
+    n = _cores()
+    if bb.runtime == 'onnx': return max(1, n // threads)  # each decodes and embeds with `threads` threads
+    return min(8, n) if bb.device.type == 'cuda' else (1 if n <= 4 else n // 4)
 
 # %% ../nbs/03_image.ipynb #c6b2512b
 def embed_images(coll, # `imgsearch.data.Collection`: items with `.id` and absolute `.path`
@@ -362,13 +387,13 @@ def embed_images(coll, # `imgsearch.data.Collection`: items with `.id` and absol
                  backbone='efficientnet_lite0', # backbone name, or a `Backbone` from `load_backbone`
                  weights=None, # state dict .pth for the backbone (see `load_backbone`)
                  batch_size=32, # images per forward pass
-                 num_workers=None, # decoding processes; None: 1 on a CPU with <= 4 cores, more on a GPU
+                 num_workers=None, # worker processes; with ONNX Runtime each decodes and embeds (None: one per `threads` cores), else they decode (None: 1 on a CPU with <= 4 cores, up to 8 on a GPU)
                  shard_size=1024, # rows per shard file; a multiple of `batch_size`
                  dtype='float32', # storage: 'float32' or 'float16'
                  device=None, # see `pick_device`
                  progress=True, # show a tqdm bar (images/s)
                  overwrite=False, # replace features in `out` built with other settings or another collection
-                 threads=None, # compute threads for this call (torch's, or ONNX Runtime's intra-op); None: torch's current setting / all cores
+                 threads=None, # compute threads: ONNX Runtime's per worker (None: 1; all cores without workers), or torch's for this call (None: its current setting)
                  max_pixels=None, # see `load_image`
                  max_shards=None, # compute at most this many shards, then stop (the build stays incomplete)
                  runtime='auto', # 'auto', 'torch' or 'onnx' (see `load_backbone`); a `Backbone` given with 'auto' keeps its own
@@ -409,19 +434,21 @@ def embed_images(coll, # `imgsearch.data.Collection`: items with `.id` and absol
     batches = [list(range(s * shard_size + b, s * shard_size + min(b + batch_size, rows_of(s))))
                for s in todo for b in range(0, rows_of(s), batch_size)]
     n_todo = sum(map(len, batches))
-    dev = bb.device
-    nw = min(_default_workers(dev) if num_workers is None else num_workers, len(batches))
+    dev, paths = bb.device, [it.path for it in coll]
+    nw = min(_default_workers(bb, threads or 1) if num_workers is None else num_workers, len(batches))
+    in_workers = bb.runtime == 'onnx' and nw > 0
     old_threads = torch.get_num_threads()
-    if threads: torch.set_num_threads(threads)
+    if threads and not in_workers: torch.set_num_threads(threads)
     t1 = time.perf_counter()
     try:
-        ds = _Rows([it.path for it in coll], bb.crop, bb.preprocessing.get('jpeg_draft'), max_pixels)
-        dl = torch.utils.data.DataLoader(ds, batch_sampler=batches, num_workers=nw,
+        if in_workers: ds = _Embedded(paths, bb, max_pixels, threads or 1)
+        else: ds = _Rows(paths, bb.crop, bb.preprocessing.get('jpeg_draft'), max_pixels)
+        dl = torch.utils.data.DataLoader(ds, batch_sampler=batches, num_workers=nw, collate_fn=_as_is if in_workers else None,
                                          pin_memory=dev.type == 'cuda', prefetch_factor=4 if nw else None)
         cur, buf, skipped = None, None, []
         with tqdm(total=n_todo, unit='img', disable=not progress, desc=f'image features ({bb.name})') as bar:
             for x, rows, reasons in dl:
-                feats = bb.embed(x).numpy()
+                feats = x if in_workers else bb.embed(x).numpy()
                 s = int(rows[0]) // shard_size
                 if s != cur: cur, buf, skipped = s, np.zeros((rows_of(s), bb.dim), dtype), []
                 for j, (r, why) in enumerate(zip(rows.tolist(), reasons)):
