@@ -375,11 +375,15 @@ def _write_shard(out, s, feats, skipped):
     save_json(skipped, out/_shard_name(s, 'json'))
     with atomic_write(out/_shard_name(s, 'npy'), 'wb') as f: np.save(f, feats)
 
-def _default_workers(bb, threads):
-    "Worker processes of `embed_images` when none are asked for: see there."
+def _workers(bb, n_batches, num_workers=None, threads=None):
+    "(worker processes, ONNX Runtime threads per worker) of `embed_images` for `n_batches` batches: see there."
     n = _cores()
-    if bb.runtime == 'onnx': return max(1, n // threads)  # each decodes and embeds with `threads` threads
-    return min(8, n) if bb.device.type == 'cuda' else (1 if n <= 4 else n // 4)
+    if bb.runtime != 'onnx':  # the workers decode; the network runs in the main process
+        nw = (min(8, n) if bb.device.type == 'cuda' else 1 if n <= 4 else n // 4) if num_workers is None else num_workers
+        return min(nw, n_batches), threads
+    if num_workers is None and n_batches <= 1: return 0, threads  # one batch: starting a worker costs more than it saves
+    nw = min(max(1, n // (threads or 1)) if num_workers is None else num_workers, n_batches)  # each decodes and embeds
+    return nw, (threads or max(1, n // nw)) if nw else threads  # fewer batches than cores: more threads each
 
 # %% ../nbs/03_image.ipynb #c6b2512b
 def embed_images(coll, # `imgsearch.data.Collection`: items with `.id` and absolute `.path`
@@ -393,7 +397,7 @@ def embed_images(coll, # `imgsearch.data.Collection`: items with `.id` and absol
                  device=None, # see `pick_device`
                  progress=True, # show a tqdm bar (images/s)
                  overwrite=False, # replace features in `out` built with other settings or another collection
-                 threads=None, # compute threads: ONNX Runtime's per worker (None: 1; all cores without workers), or torch's for this call (None: its current setting)
+                 threads=None, # compute threads: ONNX Runtime's per worker (None: the cores shared among the workers; all cores without workers), or torch's for this call (None: its current setting)
                  max_pixels=None, # see `load_image`
                  max_shards=None, # compute at most this many shards, then stop (the build stays incomplete)
                  runtime='auto', # 'auto', 'torch' or 'onnx' (see `load_backbone`); a `Backbone` given with 'auto' keeps its own
@@ -435,13 +439,13 @@ def embed_images(coll, # `imgsearch.data.Collection`: items with `.id` and absol
                for s in todo for b in range(0, rows_of(s), batch_size)]
     n_todo = sum(map(len, batches))
     dev, paths = bb.device, [it.path for it in coll]
-    nw = min(_default_workers(bb, threads or 1) if num_workers is None else num_workers, len(batches))
+    nw, wthreads = _workers(bb, len(batches), num_workers, threads)
     in_workers = bb.runtime == 'onnx' and nw > 0
     old_threads = torch.get_num_threads()
     if threads and not in_workers: torch.set_num_threads(threads)
     t1 = time.perf_counter()
     try:
-        if in_workers: ds = _Embedded(paths, bb, max_pixels, threads or 1)
+        if in_workers: ds = _Embedded(paths, bb, max_pixels, wthreads)
         else: ds = _Rows(paths, bb.crop, bb.preprocessing.get('jpeg_draft'), max_pixels)
         dl = torch.utils.data.DataLoader(ds, batch_sampler=batches, num_workers=nw, collate_fn=_as_is if in_workers else None,
                                          pin_memory=dev.type == 'cuda', prefetch_factor=4 if nw else None)
