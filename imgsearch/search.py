@@ -17,7 +17,7 @@ from PIL import Image, ImageOps
 from .data import Collection, atomic_write, file_sha256, load_json, normalise_tag, save_json
 from .index import TagIndex
 from .text import embed_text, load_text_features, load_vectors, tag_words, train_word2vec
-from .image import ImageError, _shard_name, _to_rgb, feature_shards, skipped_entries, load_backbone, load_image, load_image_features, pick_device
+from .image import ImageError, _shard_name, _to_rgb, feature_shards, skipped_entries, load_backbone, load_image_features, load_pixels, pick_device
 from .model import load_matcher
 
 # %% auto #0
@@ -523,17 +523,17 @@ def search_image(self:Engine, img, # a PIL image, the bytes of an image file, or
     _check_page(k, offset)
     bb = self._backbone()
     draft = bb.preprocessing.get('jpeg_draft')
-    if isinstance(img, Image.Image): im = _to_rgb(ImageOps.exif_transpose(img))
-    elif isinstance(img, (bytes, bytearray, memoryview)):
+    if isinstance(img, Image.Image): x = bb.crop(_to_rgb(ImageOps.exif_transpose(img)))
+    elif isinstance(img, (bytes, bytearray, memoryview)):  # decoded as the collection's files were (`load_pixels`)
         fd, tmp = tempfile.mkstemp(prefix='imgsearch-upload-')
         try:
             with os.fdopen(fd, 'wb') as f: f.write(img)
-            im = load_image(tmp, draft=draft)
+            x = load_pixels(tmp, bb.crop, draft=draft)
         except ImageError as e: raise ImageError(str(e).replace(tmp, 'uploaded image')) from None
         finally: os.unlink(tmp)
-    else: im = load_image(img, draft=draft)
+    else: x = load_pixels(img, bb.crop, draft=draft)
     with torch.inference_mode():
-        f = bb.embed(torch.from_numpy(bb.crop(im).copy())[None])  # the backbone may use every core
+        f = bb.embed(torch.from_numpy(x.copy())[None])  # the backbone may use every core
         with _torch_threads(1): v = self.model.embed_images(f.to(self.device))[0].float().cpu().numpy()
     s, rows = self.vi.search(v, MAX_RESULTS)
     return self._page('image', 'image', (s, rows, np.zeros(len(rows), bool)), k, offset, min_score, collapse, match='image')
