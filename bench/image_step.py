@@ -14,7 +14,7 @@ In one run, for one backbone and one set of images, it measures:
 and prints pipeline / bare of the fastest runtime (goal >= 0.85) and pipeline / one-at-a-time (goal >= 3x).
 (a) and (b) alternate over `--rounds`, so a burst of load from elsewhere hits both; medians are reported.
 
-    .venv/bin/python bench/image_step.py --backbone efficientnet_lite0 --n 256
+    .venv/bin/python bench/image_step.py --backbone efficientnet_lite0 --n 2048
     .venv/bin/python bench/image_step.py --backbone resnet50 --random-weights --configs 2:1 1:2 0:2
 """
 import argparse, dataclasses, multiprocessing as mp, os, shutil, tempfile, time
@@ -57,7 +57,7 @@ def image_args(doc):
     ap = argparse.ArgumentParser(description=doc.split('\n')[0])
     ap.add_argument('--backbone', default='efficientnet_lite0', help='efficientnet_lite0 or resnet50')
     ap.add_argument('--weights', default=None, help='state dict .pth for the backbone')
-    ap.add_argument('--n', type=int, default=256, help='number of images')
+    ap.add_argument('--n', type=int, default=1024, help='number of images (small runs understate the pipeline: each worker starts inside the clock)')
     ap.add_argument('--batch-size', type=int, default=32, help='images per forward pass')
     return ap
 
