@@ -510,7 +510,8 @@ def _backbone(self:Engine):
         if self._bb is None:
             m = load_json(self.path/'image'/'manifest.json')
             onnx = self.path/'image'/'onnx'  # the build's export for ONNX Runtime; the user's cache if the build is read-only
-            bb = load_backbone(m['backbone'], device=self.device, cache=onnx if onnx.is_dir() or os.access(onnx.parent, os.W_OK) else None)
+            bb = load_backbone(m['backbone'], device=self.device, cache=onnx if onnx.is_dir() or os.access(onnx.parent, os.W_OK) else None,
+                               threads=torch.get_num_threads())  # ONNX Runtime as many threads as torch here (a server pins both)
             if bb.runtime == 'onnx': bb.session  # load (or export) it once, under the lock
             if bb.weights_sha256 != m['weights_sha256']: raise ValueError(f'the image features were computed with other {m["backbone"]} weights (sha256 {m["weights_sha256"][:12]}) than the ones found ({bb.weights_sha256[:12]})')
             self._bb = bb

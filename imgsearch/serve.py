@@ -8,7 +8,7 @@ Docs: https://imgsearch.github.io/imgsearch/serve.html.md"""
 __all__ = ['DEFAULTS', 'MODES', 'make_thumbnail', 'Thumbs', 'create_app', 'serve', 'imgsearch_serve']
 
 # %% ../nbs/09_serve.ipynb #284775e7
-import hashlib, io, os, sys, threading, time
+import dataclasses, hashlib, io, os, sys, threading, time
 from collections import OrderedDict
 from pathlib import Path
 from types import SimpleNamespace
@@ -314,6 +314,20 @@ def _pin_threads(n=1): # threads per process
         threadpool_limits(n)
     except ImportError: pass
 
+_INHERITED = []  # the master's backbones, kept alive in a worker: destroying a session whose threads did not survive the fork would hang
+
+def _own_session(eng, threads): # the engine a worker inherited, its threads per process
+    "After a fork: the image backbone makes its own ONNX Runtime session, with `threads` threads, on the next upload."
+    bb = getattr(eng, '_bb', None)
+    if bb is not None and bb.runtime == 'onnx':
+        _INHERITED.append(bb)
+        eng._bb = dataclasses.replace(bb, threads=threads)  # the copy has no session
+
+def _after_fork(app, threads):
+    "What a new gunicorn worker does first: pin its threads and leave the master's ONNX Runtime session alone."
+    _pin_threads(threads)
+    _own_session(app.extensions['imgsearch']['engine'], threads)
+
 def _warm(eng):
     "Load what the first text and image queries would load; say so when image queries cannot work."
     eng.search('image', k=1)
@@ -338,7 +352,7 @@ def serve(app, # from `create_app`
     class _Gunicorn(BaseApplication):
         def load_config(self):
             for k, v in dict(bind=f'{host}:{port}', workers=workers, preload_app=True, timeout=120,
-                             post_fork=lambda server, worker: _pin_threads(threads),
+                             post_fork=lambda server, worker: _after_fork(app, threads),
                              when_ready=lambda server: print(f'imgsearch: serving {n} images at {url} '
                                                              f'(gunicorn, {workers} workers)', flush=True)).items():
                 self.cfg.set(k, v)
