@@ -21,7 +21,7 @@ from .data import atomic_write, file_sha256, save_json, load_json
 
 # %% auto #0
 __all__ = ['pick_device', 'ImageError', 'load_image', 'load_pixels', 'Backbone', 'default_onnx_cache', 'load_backbone',
-           'classify', 'embed_images', 'load_image_features', 'feature_shards', 'skipped_entries']
+           'classify', 'embed_images', 'ShardedFeatures', 'load_image_features', 'feature_shards', 'skipped_entries']
 
 # %% ../nbs/03_image.ipynb #ea6e5399
 def pick_device(device=None, # None or 'auto': cuda if available, else mps, else cpu; or any torch device name
@@ -474,9 +474,35 @@ def embed_images(coll, # `imgsearch.data.Collection`: items with `.id` and absol
                 images_per_s=n_todo / secs if n_todo and secs > 0 else None, seconds=time.perf_counter() - t0)
 
 # %% ../nbs/03_image.ipynb #c58f6f83
+class ShardedFeatures:
+    "Features [N, dim] left in a folder's memory-mapped shards: indexing (rows, a slice, a mask) reads only those rows."
+    ndim = 2
+    def __init__(self, parts, shard_size, rows, dim, dtype): # memory-mapped shards in order, their rows, the shape, dtype
+        self.parts, self.shard_size, self.shape, self.dtype = parts, shard_size, (rows, dim), np.dtype(dtype)
+    def __len__(self): return self.shape[0]
+    def __repr__(self): return f'ShardedFeatures({self.shape[0]} x {self.shape[1]} {self.dtype}, {len(self.parts)} shards)'
+    def __getitem__(self, idx):
+        if isinstance(idx, tuple): raise TypeError('ShardedFeatures takes one index (rows, a slice or a mask); index the result for columns')
+        one = np.ndim(idx) == 0 and not isinstance(idx, slice)
+        rows = np.arange(self.shape[0])[idx] if isinstance(idx, slice) or np.asarray(idx).dtype == bool else np.asarray(idx, np.int64).reshape(-1)
+        rows = np.where(rows < 0, rows + self.shape[0], rows)
+        if rows.size and (rows.min() < 0 or rows.max() >= self.shape[0]):
+            raise IndexError(f'row {int(rows[(rows < 0) | (rows >= self.shape[0])][0])} out of range for {self.shape[0]} rows')
+        out, s = np.empty((len(rows), self.shape[1]), self.dtype), rows // self.shard_size
+        order = np.argsort(s, kind='stable')
+        cuts = np.flatnonzero(np.diff(s[order])) + 1
+        for grp in np.split(order, cuts) if len(order) else []:  # one gather per shard
+            k = int(s[grp[0]])
+            out[grp] = self.parts[k][rows[grp] - k * self.shard_size]
+        return out[0] if one else out
+    def __array__(self, dtype=None, copy=None):
+        a = self[:]
+        return a if dtype is None else a.astype(dtype)
+
 def load_image_features(out, # folder written by `embed_images`
                         coll=None, # the collection the features must belong to (checked)
                         backbone:str|None=None, # the backbone they must come from (checked)
+                        memory_map=False, # leave the features in their shards (`ShardedFeatures`) instead of one array in memory
                        ) -> tuple[np.ndarray, np.ndarray]:
     "Features [N, dim] (one row per collection row) and a bool mask of the rows that hold an image's features."
     out = Path(out); mf = out/'manifest.json'
@@ -488,11 +514,13 @@ def load_image_features(out, # folder written by `embed_images`
     if coll is not None and (len(coll) != m['rows'] or coll.fingerprint() != m['collection_fingerprint']):
         raise ValueError(f'features were built for another collection ({m["rows"]} rows, fingerprint '
                          f'{m["collection_fingerprint"][:12]}) than this one ({len(coll)} rows, {coll.fingerprint()[:12]}): rebuild them')
-    feats, valid = np.empty((m['rows'], m['dim']), m['dtype']), np.ones(m['rows'], bool)
+    valid, parts = np.ones(m['rows'], bool), []
+    feats = None if memory_map else np.empty((m['rows'], m['dim']), m['dtype'])
     for lo, a, bad in feature_shards(out):
-        feats[lo:lo + len(a)] = a
+        if memory_map: parts.append(a)
+        else: feats[lo:lo + len(a)] = a
         valid[bad] = False
-    return feats, valid
+    return (ShardedFeatures(parts, m['shard_size'], m['rows'], m['dim'], m['dtype']) if memory_map else feats), valid
 
 def feature_shards(out, # folder written by `embed_images`
                    shards=None): # shard numbers to read; None: all

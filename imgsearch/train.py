@@ -65,7 +65,7 @@ def load_match_data(path, # a folder written by `imgsearch-build`
     path = Path(path)
     if not (path/'collection.jsonl').is_file(): raise FileNotFoundError(f'{path} is not a built collection: collection.jsonl is missing; run imgsearch-build first')
     coll = Collection.load(path/'collection.jsonl')
-    feats, valid = load_image_features(path/'image', coll)
+    feats, valid = load_image_features(path/'image', coll, memory_map=True)  # rows are read as batches need them
     tags, vecs, found = load_text_features(path/'text', coll)
     tid = {t: i for i, t in enumerate(tags)}
     item_tags = [np.array([tid[t] for t in it.tags if t in tid], np.int64) for it in coll]
