@@ -403,6 +403,10 @@ class Engine:
         tags, self._tvecs, found = text
         self._tag_vec = {t: i for i, t in enumerate(tags) if found[i]}
         self.kv, self.kv_problem, self._bb, self._lock, self._blocks = kv, kv_problem, None, threading.Lock(), {}
+        with torch.inference_mode(), _torch_threads(1):  # every tag's query vector, once: a tag query skips the text tower
+            self._tag_proj = np.concatenate([np.zeros((0, model.cfg.dim), np.float32)] + [
+                model.embed_texts(torch.as_tensor(self._tvecs[i:i + 4096], device=device)).float().cpu().numpy()
+                for i in range(0, len(self._tvecs), 4096)])
 
     @classmethod
     def load(cls, path, # a folder built by imgsearch-build and trained by imgsearch-train
@@ -441,7 +445,7 @@ class Engine:
 def _query(self:Engine, t):
     "(query vector or None, tag rows, whether the vector came from words, note) for a normalised query."
     rows, note = self.index.rows(t), None
-    if t in self._tag_vec: return self._embed_words(self._tvecs[self._tag_vec[t]]), rows, True, None
+    if t in self._tag_vec: return self._tag_proj[self._tag_vec[t]], rows, True, None
     v = embed_text(t, self.kv) if self.kv is not None else None
     if v is not None:
         whole = t in self.kv.key_to_index or t.replace(' ', '_') in self.kv.key_to_index
