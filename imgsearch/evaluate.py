@@ -24,10 +24,9 @@ def random_scores(data, rows, tids, seed=0): # data, image rows, tag ids, seed
     "Uniform random scores: the chance level. Each tag's column is its own seeded stream, so tags scored in any groups get the same scores."
     return np.stack([np.random.default_rng([seed, int(t)]).random(len(rows)) for t in tids], 1) if len(tids) else np.zeros((len(rows), 0))
 
-@torch.no_grad()
 def model_scores(model, data, rows, tids): # a MatchNet, data, image rows, tag ids
     "Cosine similarity in the model's shared space."
-    return (embed_rows(model, data, rows) @ model.embed_texts(torch.as_tensor(data.vecs[tids])).T).numpy()
+    return model_ranker(model, data)(rows, tids)
 
 def _once(fn):
     "`fn(rows)`, computed once for the rows of an evaluation (`evaluate` asks a ranker for one group of tags at a time)."
@@ -39,7 +38,7 @@ def _once(fn):
     return get
 
 def model_ranker(model, data): # a MatchNet, data
-    "`model_scores` as a ranker that embeds the test images once: (rows, tag ids) -> scores."
+    "`model`'s cosine scores as a ranker that embeds the test images once: (rows, tag ids) -> scores."
     images = _once(torch.no_grad()(lambda rows: embed_rows(model, data, rows)))
     @torch.no_grad()
     def rank(rows, tids): return (images(rows) @ model.embed_texts(torch.as_tensor(data.vecs[tids])).T).numpy()
@@ -94,17 +93,20 @@ def _protocol_a_aps(scores, rel, keep, rng): # [n, T] scores, [n, T] relevance, 
         aps.append(ranking_metrics(scores[cand, j], rel[cand, j])['ap'][0])
     return aps
 
+def _mean_ap(aps): return dict(ap=float(np.mean(aps)) if aps else float('nan'), queries=len(aps))
+
 def protocol_a(scores, rel, keep, seed=0): # [n, T] scores, [n, T] relevance, [T] queries to score, seed
     "Re-rank each tag's images mixed with as many random test images without the tag."
-    aps = _protocol_a_aps(scores, rel, keep, np.random.default_rng(seed))
-    return dict(ap=float(np.mean(aps)) if aps else float('nan'), queries=len(aps))
+    return _mean_ap(_protocol_a_aps(scores, rel, keep, np.random.default_rng(seed)))
 
 def seed_pairwise(scores, rel): # [n, T] scores, [n, T] relevance
     "The original's metric: share of (image, tag) pairs scoring above the image three places later with that tag."
     i, j = np.nonzero(rel)
-    if len(i) == 0: return float('nan')
-    neg = np.roll(i, -3)
-    return float((scores[i, j] > scores[neg, j]).mean())
+    neg = _three_later(i)
+    return _share_above(scores[i, j], scores[neg, j])
+
+def _three_later(i): return np.roll(i, -3) # the seed metric's negative of each pair (image rows in pair order)
+def _share_above(pos, neg): return float((pos > neg).mean()) if len(pos) else float('nan') # the seed metric from its pairs' scores
 
 # %% ../nbs/07_evaluate.ipynb #3b8b6447
 def _pairs(data, rows, n_tags): # data, image rows, number of tags
@@ -141,7 +143,7 @@ def evaluate(data:MatchData, # the collection as arrays
         pairs = {}  # the seed metric's pairs of each group (as `seed_pairwise` orders them) and their two scores
         for g, keep in groups.items():
             m = keep[pj]
-            pairs[g] = (pi[m], pj[m], np.roll(pi[m], -3), np.zeros(m.sum()), np.zeros(m.sum()))
+            pairs[g] = (pi[m], pj[m], _three_later(pi[m]), np.zeros(m.sum()), np.zeros(m.sum()))
         for lo in range(0, T, step):  # a group of tags at a time, in order: the same figures as all tags at once
             tids = np.arange(lo, min(lo + step, T))
             inside = (pj >= lo) & (pj < lo + len(tids))
@@ -158,9 +160,7 @@ def evaluate(data:MatchData, # the collection as arrays
         r = {}
         for g in groups:
             per = {k: np.concatenate([m[k] for m in B[g]]) for k in B[g][0]} if B[g] else ranking_metrics(np.zeros((len(rows), 0)), np.zeros((len(rows), 0), bool))
-            i, _, _, si, sn = pairs[g]
-            r[g] = dict(B=summarise(per), A=dict(ap=float(np.mean(A[g])) if A[g] else float('nan'), queries=len(A[g])),
-                        seed_metric=float((si > sn).mean()) if len(i) else float('nan'))
+            r[g] = dict(B=summarise(per), A=_mean_ap(A[g]), seed_metric=_share_above(*pairs[g][3:]))
         r['seconds'] = round(time.time() - t0, 3)
         report['rankers'][name] = r
     return report

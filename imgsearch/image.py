@@ -296,9 +296,12 @@ def _onnx_session(bb):
 _RUNTIMES = ('auto', 'torch', 'torch-bf16', 'torch-fp16', 'onnx')
 _AUTOCAST = {'torch-bf16': torch.bfloat16, 'torch-fp16': torch.float16} # mixed precision: PyTorch under autocast
 
+def _check_runtime(runtime):
+    if runtime not in _RUNTIMES: raise ValueError(f'unknown runtime {runtime!r}: choose one of {", ".join(_RUNTIMES)}')
+
 def _with_runtime(bb, runtime='auto', cache=None, threads=None):
     "`bb` running its network on `runtime` (see `load_backbone`)."
-    if runtime not in _RUNTIMES: raise ValueError(f'unknown runtime {runtime!r}: choose one of {", ".join(_RUNTIMES)}')
+    _check_runtime(runtime)
     if runtime.startswith('torch'): return dataclasses.replace(bb, runtime=runtime)
     if runtime == 'auto' and bb.device.type != 'cpu': return dataclasses.replace(bb, runtime='torch')
     if bb.device.type != 'cpu':
@@ -320,7 +323,7 @@ def load_backbone(name='efficientnet_lite0', # 'efficientnet_lite0' (1280-d) or 
                  ) -> Backbone:
     "A pretrained feature extractor in eval mode and `channels_last`, run by PyTorch or ONNX Runtime; never downloads."
     if name not in _BACKBONES: raise ValueError(f'unknown backbone {name!r}: choose one of {", ".join(_BACKBONES)}')
-    if runtime not in _RUNTIMES: raise ValueError(f'unknown runtime {runtime!r}: choose one of {", ".join(_RUNTIMES)}')
+    _check_runtime(runtime)  # before the weights load
     m, head, dim, pre, path = _BACKBONES[name](weights)
     pre['jpeg_draft'] = pre['resize'] if jpeg_draft else None
     dev = pick_device(device)
