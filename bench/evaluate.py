@@ -6,7 +6,8 @@ ranker and the model: prints the test images, the scored queries, the seconds of
     .venv/bin/python bench/evaluate.py --n 200000 --tags 2000
 """
 import argparse, resource, time
-from imgsearch.train import synthetic_match_data, fit, TrainConfig, zero_shot_tags
+import numpy as np
+from imgsearch.train import synthetic_match_data, fit, TrainConfig, zero_shot_tags, withheld_images
 from imgsearch.evaluate import evaluate, random_scores, model_ranker
 
 def peak_gib(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
@@ -19,13 +20,13 @@ def main():
     a = ap.parse_args()
     t = time.time()
     d = synthetic_match_data(n=a.n, n_tags=a.tags, img_dim=64, txt_dim=16)
-    m, _ = fit(d, TrainConfig(epochs=1, batch_size=512, patience=0, hidden=64, dim=32, zero_shot=0.2), device='cpu', progress=False)
-    zs = zero_shot_tags(d.tags, 0.2, 0) & d.found
+    m, _ = fit(d, TrainConfig(epochs=1, batch_size=512, patience=0, hidden=64, dim=32, zero_shot=0.2, withhold=0.3), device='cpu', progress=False)
+    zs, held = zero_shot_tags(d.tags, 0.2, 0) & d.found, withheld_images(d, 0.3)
     print(f'data and model: {time.time() - t:.1f} s, peak RSS {peak_gib():.2f} GiB')
     before = peak_gib(); t = time.time()
-    rep = evaluate(d, dict(random=lambda r, t: random_scores(d, r, t), ours=model_ranker(m, d)), zs, cells=a.cells)
+    rep = evaluate(d, dict(random=lambda r, t: random_scores(d, r, t), ours=model_ranker(m, d)), dict(seen=~zs, unseen=zs), np.flatnonzero(held), cells=a.cells)
     secs = ', '.join(f"{k} {v['seconds']:.1f} s" for k, v in rep['rankers'].items())
-    print(f'{a.n} images, {a.tags} tags: {rep["test_images"]} test images, queries {rep["queries"]}; evaluate {time.time() - t:.1f} s '
+    print(f'{a.n} images, {a.tags} tags: {rep["images"]} withheld images, queries {rep["queries"]}; evaluate {time.time() - t:.1f} s '
           f'({secs}); peak RSS {before:.2f} -> {peak_gib():.2f} GiB')
 
 if __name__ == '__main__': main()

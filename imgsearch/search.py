@@ -16,13 +16,15 @@ from fastcore.basics import patch
 from PIL import Image, ImageOps
 from .data import Collection, atomic_write, file_sha256, load_json, normalise_tag, save_json
 from .index import TagIndex
-from .text import embed_text, load_text_features, load_vectors, tag_words, train_word2vec
+from .text import embed_text, load_build_vectors, load_text_features, tag_words
 from .image import ImageError, _shard_name, _to_rgb, feature_shards, skipped_entries, load_backbone, load_image_features, load_pixels, pick_device
 from .model import load_matcher
+from .evidence import KS, nearest_evidence, vote_matrix, tag_votes
 
 # %% auto #0
 __all__ = ['EXACT_MAX', 'EXACT_ROWS', 'MAX_RESULTS', 'BLOCKS', 'BLOCK_MIN', 'VectorIndex', 'synthetic_vectors', 'rank',
-           'collapse_rows', 'Hit', 'Results', 'save_tag_blocks', 'load_tag_blocks', 'project_collection', 'Engine']
+           'collapse_rows', 'Hit', 'Results', 'save_tag_blocks', 'load_tag_blocks', 'save_neighbours',
+           'project_collection', 'Engine']
 
 # %% ../nbs/08_search.ipynb #ba25e8d8
 EXACT_MAX = 100_000 # up to this many vectors the index is exact
@@ -199,21 +201,32 @@ def rank(vi:VectorIndex, # the collection's vectors
          tag_rows=None, # sorted rows of the images carrying the query's tag
          mode='hybrid', # 'tag', 'semantic' or 'hybrid'
          depth=MAX_RESULTS, # at most this many results
-         tag_block=None): # (vectors, rows) of the tag's images stored contiguously (`save_tag_blocks`), instead of gathering `tag_rows`
-    "Ranked (scores, rows, is_tag) of a query vector: tag matches, nearest images, or both merged by score."
+         tag_block=None, # (vectors, rows) of the tag's images stored contiguously (`save_tag_blocks`), instead of gathering `tag_rows`
+         votes=None, # (rows, votes) of the tag's nearest-tagged-image vote (`imgsearch.evidence.tag_votes`), or None
+         k=1, beta=0.): # the vote's weight: score = cosine + beta * vote / k
+    "Ranked (scores, rows, is_tag) of a query: its tag matches, its nearest images, or (hybrid) every tag match first, then the others."
     none = (np.zeros(0, np.float32), np.zeros(0, np.int64))
-    if tag_block is not None and mode != 'semantic':
-        sc = np.einsum('ij,j->i', tag_block[0], np.asarray(q, np.float32)); top = _topk(sc, depth)
-        tag = sc[top], np.asarray(tag_block[1][top])
-    else: tag = vi.search(q, depth, tag_rows) if tag_rows is not None and len(tag_rows) and mode != 'semantic' else none
+    vr, vv = votes if votes is not None and beta else none
+    def fused(s, r): # add the vote of the rows that have one
+        if not len(vr) or not len(r): return s
+        i = np.clip(np.searchsorted(vr, r), 0, len(vr) - 1)
+        return (s + np.where(vr[i] == r, vv[i], 0) * (beta / k)).astype(np.float32)
+    tag = none
+    if mode != 'semantic':
+        if tag_block is not None: sc, tr = np.einsum('ij,j->i', tag_block[0], np.asarray(q, np.float32)), np.asarray(tag_block[1])
+        elif tag_rows is not None and len(tag_rows): tr = tag_rows[vi.valid[tag_rows]]; sc = np.einsum('ij,j->i', vi.vectors[tr], np.asarray(q, np.float32))
+        else: sc, tr = none
+        sc = fused(sc, tr); top = _topk(sc, depth); tag = sc[top], tr[top]
     if mode == 'tag': return tag[0], tag[1], np.ones(len(tag[1]), bool)
-    sem = vi.search(q, depth)
-    if mode == 'semantic': return sem[0], sem[1], np.zeros(len(sem[1]), bool)
-    s, r = np.concatenate([tag[0], sem[0]]), np.concatenate([tag[1], sem[1]])
-    is_tag = np.arange(len(r)) < len(tag[1])
-    _, first = np.unique(r, return_index=True)  # the tag copy of a row comes first
-    o = first[np.lexsort((r[first], -s[first]))][:depth]
-    return s[o], r[o], is_tag[o]
+    s, r = vi.search(q, depth + (len(tag[1]) if mode == 'hybrid' else 0))
+    if len(vr):  # images with a vote may rank above the nearest ones: score them too
+        r = np.union1d(r, vr[vi.valid[vr]])
+        s = fused(np.einsum('ij,j->i', vi.vectors[r], np.asarray(q, np.float32)), r)
+    if mode == 'hybrid' and len(tag[1]): keep = ~np.isin(r, tag[1]); s, r = s[keep], r[keep]
+    top = _topk(s, depth - (len(tag[1]) if mode == 'hybrid' else 0))
+    s, r = s[top], r[top]
+    if mode == 'semantic': return s, r, np.zeros(len(r), bool)
+    return np.concatenate([tag[0], s]), np.concatenate([tag[1], r]), np.arange(len(tag[1]) + len(r)) < len(tag[1])
 
 def collapse_rows(vecs, # [n, d] unit vectors in ranked order
                   threshold=0.98): # a vector this close to a higher-ranked kept one is a near-duplicate
@@ -228,7 +241,7 @@ def collapse_rows(vecs, # [n, d] unit vectors in ranked order
 class Hit:
     "One search result."
     id: str # image id
-    score: float # cosine similarity with the query in the shared space
+    score: float # cosine with the query in the shared space, plus the nearest tagged images' vote for a known tag
     tags: list # the image's tags
     match: str # 'tag' (carries the query's tag), 'semantic' (near the query) or 'image' (near a query image)
     row: int # row of the image in the collection
@@ -238,18 +251,19 @@ class Results:
     "One page of results."
     query: str # the query, normalised (an image id or 'image' for image queries)
     mode: str # 'tag', 'semantic', 'hybrid', 'similar' or 'image'
-    total: int # results ranked for this query (at most MAX_RESULTS)
+    total: int # results ranked for this query (at most MAX_RESULTS; see `more`)
     hits: list # this page's `Hit`s, best first
     offset: int # rank of the first hit (0-based)
     k: int # page size asked for
     message: str|None = None # why nothing matched, "no good match", or a note on the query
+    more: bool = False # the ranking stopped at MAX_RESULTS: more images match than `total` says
 
     def to_dict(self):
-        "JSON-able dict: query, mode, total, offset, k, message and results."
-        return dict(query=self.query, mode=self.mode, total=self.total, offset=self.offset, k=self.k, message=self.message,
+        "JSON-able dict: query, mode, total, more, offset, k, message and results."
+        return dict(query=self.query, mode=self.mode, total=self.total, more=self.more, offset=self.offset, k=self.k, message=self.message,
                     results=[dict(id=h.id, score=round(float(h.score), 6), tags=list(h.tags), match=h.match) for h in self.hits])
     def _repr_markdown_(self):
-        head = f'**{self.query}** ({self.mode}): {self.total} results' + (f'. {self.message}' if self.message else '')
+        head = f'**{self.query}** ({self.mode}): {self.total}{"+" if self.more else ""} results' + (f'. {self.message}' if self.message else '')
         return '\n'.join([head, '', '| # | id | score | match | tags |', '|---|---|---|---|---|'] +
                          [f'| {self.offset + i + 1} | {h.id} | {h.score:.3f} | {h.match} | {", ".join(h.tags[:6])} |' for i, h in enumerate(self.hits)])
 
@@ -273,12 +287,7 @@ def _locked(folder):
 
 def _word_vectors(path, coll):
     "The build's word vectors (loaded once per process), or None with the reason."
-    src = load_json(path/'text'/'manifest.json')['source']
-    try:
-        if src.get('spec') == 'collection' and src.get('saved'): return load_vectors(path/'text'/src['saved']), None
-        if src.get('spec') == 'collection': return train_word2vec(coll, **src.get('params', {})), None  # an older build: seeded, same vectors
-        if src.get('spec') == 'KeyedVectors': return None, 'the build used in-memory word vectors, which were not saved'
-        return load_vectors(src.get('path') or src['spec']), None
+    try: return load_build_vectors(path, coll), None
     except (FileNotFoundError, ValueError, ImportError) as e: return None, str(e)
 
 def _calibration_queries(path, coll, model, dev, vecs, valid, kv):
@@ -348,7 +357,7 @@ def _project(path, coll, device, kv=None):
                 features=hashlib.sha256('\n'.join([settings] + shards).encode()).hexdigest(), tags=file_sha256(path/'tag2picid.json'))
     with _locked(out):
         man = None
-        if (out/'manifest.json').is_file() and all((out/f).is_file() for f in ('vectors.npy', 'valid.npy', 'index.faiss', BLOCKS + '/blocks.json')):
+        if (out/'manifest.json').is_file() and all((out/f).is_file() for f in ('vectors.npy', 'valid.npy', 'index.faiss', 'neighbours.npy', 'neighbour_sims.npy', BLOCKS + '/blocks.json')):
             man = load_json(out/'manifest.json')
             if all(man.get(k) == v for k, v in want.items()): return out, man
         t0, dev, n, size = time.time(), pick_device(device), len(coll), m['shard_size']
@@ -378,11 +387,24 @@ def _project(path, coll, device, kv=None):
         vi.save(out)
         moved = np.zeros(n, bool); moved[rows] = True  # validity changes only in changed shards too
         t = time.time(); nb = save_tag_blocks(out, TagIndex.load(path, coll), vecs, valid, moved if inc else None)
-        man = dict(stage='search-index', **want, dim=int(model.cfg.dim), valid=nv, index=vi.info, tag_blocks=dict(nb, seconds=round(time.time() - t, 2)),
+        t_blocks, t = round(time.time() - t, 2), time.time()
+        save_neighbours(out, coll, img, valid)
+        man = dict(stage='search-index', **want, dim=int(model.cfg.dim), valid=nv, index=vi.info, tag_blocks=dict(nb, seconds=t_blocks), neighbours=dict(k=max(KS), seconds=round(time.time() - t, 2)),
                    feature_settings=settings, shards=shards,
                    incremental=bool(inc), rows_projected=len(rows), seconds=round(time.time() - t0, 2))
         save_json(man, out/'manifest.json')
     return out, man
+
+def save_neighbours(out, # the search index folder
+                    coll, img, valid): # the collection, its image stage folder and the valid rows
+    "Write each image's nearest tagged images by raw CNN feature (`nearest_evidence`): neighbours.npy and neighbour_sims.npy, [N, max(KS)]."
+    feats, _ = load_image_features(img, coll, memory_map=True)
+    ev = np.flatnonzero(valid & np.array([bool(it.tags) and not it.removed for it in coll], bool))
+    rows = np.flatnonzero(valid)
+    nb, sims = np.full((len(coll), max(KS)), -1, np.int64), np.zeros((len(coll), max(KS)), np.float32)
+    nb[rows], sims[rows] = nearest_evidence(feats, rows, ev, k=max(KS))
+    for name, a in [('neighbours.npy', nb), ('neighbour_sims.npy', sims)]:
+        with atomic_write(Path(out)/name, 'wb') as f: np.save(f, a)
 
 def project_collection(path, # a folder built by imgsearch-build and trained by imgsearch-train
                        device=None): # see `pick_device`
@@ -402,7 +424,8 @@ class Engine:
         self.path, self.coll, self.index, self.model, self.meta, self.vi, self.device = path, coll, index, model, meta, vi, device
         tags, self._tvecs, found = text
         self._tag_vec = {t: i for i, t in enumerate(tags) if found[i]}
-        self.kv, self.kv_problem, self._bb, self._lock, self._blocks = kv, kv_problem, None, threading.Lock(), {}
+        self.kv, self.kv_problem, self._bb, self._lock, self._blocks, self._votes = kv, kv_problem, None, threading.Lock(), {}, None
+        self.ranking = dict(dict(k=10, beta=0., min_score=0.), **meta.get('ranking', {}))  # chosen on validation by imgsearch-train
         with torch.inference_mode(), _torch_threads(1):  # every tag's query vector, once: a tag query skips the text tower
             self._tag_proj = np.concatenate([np.zeros((0, model.cfg.dim), np.float32)] + [
                 model.embed_texts(torch.as_tensor(self._tvecs[i:i + 4096], device=device)).float().cpu().numpy()
@@ -422,6 +445,9 @@ class Engine:
         if text[1].shape[1] != model.cfg.txt_dim: raise ValueError(f'the model expects {model.cfg.txt_dim}-d word vectors, the build has {text[1].shape[1]}-d: retrain it')
         eng = cls(path, coll, TagIndex.load(path, coll), model, meta, VectorIndex.load(out, man['index']), text, kv, kv_problem, dev)
         eng._blocks = load_tag_blocks(out, eng.index, eng.vi.valid)
+        if eng.ranking['beta'] > 0:  # each tagged image's row lists the images it is a near neighbour of
+            nb = np.load(out/'neighbours.npy', mmap_mode='r')
+            eng._votes = vote_matrix(nb, np.load(out/'neighbour_sims.npy', mmap_mode='r'), np.arange(len(nb)), len(nb), eng.ranking['k'])
         return eng
 
     @property
@@ -457,19 +483,22 @@ def _query(self:Engine, t):
     return None, rows, False, f'nothing matched {t!r}: {why} and no image is tagged with it'
 
 @patch
-def _page(self:Engine, query, mode, ranked, k, offset, min_score, collapse, note=None, match=None):
-    "Cut one page of `Results` out of a ranked (scores, rows, is_tag) list."
+def _page(self:Engine, query, mode, ranked, k, offset, min_score, collapse, note=None, match=None, floor=0.):
+    "Cut one page of `Results` out of a ranked (scores, rows, is_tag) list; min_score None: hide the non-tag results below `floor`."
     s, r, is_tag = ranked
-    if min_score is not None:
-        best = float(s[0]) if len(s) else None
-        keep = s >= min_score; s, r, is_tag = s[keep], r[keep], is_tag[keep]
-        if best is not None and not len(s): note = f'no good match for {query!r}: the best score is {best:.2f}, below min_score {min_score:g}'
+    capped, best = len(r) >= MAX_RESULTS, (float(s[0]) if len(s) else None)
+    floor = max(0., floor) if min_score is None else min_score
+    keep = (s >= floor) | (is_tag if min_score is None else False)
+    cut = not keep.all(); s, r, is_tag = s[keep], r[keep], is_tag[keep]
+    if best is not None and not len(s):
+        note = (f'no good match for {query!r}: the best score is {best:.2f}, below ' +
+                (f'min_score {min_score:g}.' if min_score is not None else f'{floor:.2f}, under which matches are mostly wrong (min_score=-1 shows them).'))
     if collapse and len(r) > 1:
         keep = collapse_rows(self.vi.vectors[r]); s, r, is_tag = s[keep], r[keep], is_tag[keep]
     hits = [Hit(self.coll[i].id, float(sc), list(self.coll[i].tags), match or ('tag' if t else 'semantic'), int(i))
             for sc, i, t in zip(s[offset:offset + k].tolist(), r[offset:offset + k].tolist(), is_tag[offset:offset + k].tolist())]
     if not len(r) and note is None: note = f'nothing matched {query!r}'
-    return Results(query, mode, len(r), hits, offset, k, note)
+    return Results(query, mode, len(r), hits, offset, k, note, more=capped and not cut)
 
 def _check_page(k, offset):
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= MAX_RESULTS: raise ValueError(f'k must be an integer from 1 to {MAX_RESULTS}, not {k!r}')
@@ -481,9 +510,9 @@ def search(self:Engine, q:str, # a tag, a word or a phrase; normalised like tags
            k:int=20, # results per page, 1 to 1000
            offset:int=0, # rank of the first result (0-based)
            mode:str='hybrid', # 'tag', 'semantic' or 'hybrid'
-           min_score:float=None, # drop results with a lower cosine
+           min_score:float=None, # drop results scoring lower; None: hide only non-tag results below the calibrated floor (and negative ones)
            collapse:bool=False): # hide near-duplicates of a higher-ranked result (cosine > 0.98)
-    "Images matching a query: by tag, by meaning, or both merged by score."
+    "Images matching a query: by tag, by meaning, or both (every tag match first)."
     if mode not in ('tag', 'semantic', 'hybrid'): raise ValueError(f"unknown mode {mode!r}: use 'tag', 'semantic' or 'hybrid'")
     _check_page(k, offset)
     t = normalise_tag(q)
@@ -492,7 +521,9 @@ def search(self:Engine, q:str, # a tag, a word or a phrase; normalised like tags
     if v is None: return Results(t, mode, 0, [], offset, k, note)
     mode_used = mode if words else 'tag'  # no word vector: fall back to the tag's images
     if mode_used == 'tag' and not len(rows) and note is None: note = f'no image is tagged {t!r}: try mode semantic or hybrid'
-    return self._page(t, mode, rank(self.vi, v, rows, mode_used, tag_block=self._blocks.get(t)), k, offset, min_score, collapse, note)
+    votes = tag_votes(self._votes, rows) if self._votes is not None and len(rows) and words else None
+    ranked = rank(self.vi, v, rows, mode_used, tag_block=self._blocks.get(t), votes=votes, k=self.ranking['k'], beta=self.ranking['beta'])
+    return self._page(t, mode, ranked, k, offset, min_score, collapse, note, floor=self.ranking['min_score'])
 
 # %% ../nbs/08_search.ipynb #cf807c96
 @patch

@@ -8,7 +8,7 @@ Docs: https://imgsearch.github.io/imgsearch/serve.html.md"""
 __all__ = ['DEFAULTS', 'MODES', 'make_thumbnail', 'Thumbs', 'create_app', 'serve', 'imgsearch_serve']
 
 # %% ../nbs/09_serve.ipynb #284775e7
-import dataclasses, hashlib, io, os, sys, threading, time
+import dataclasses, hashlib, io, math, os, sys, threading, time
 from collections import OrderedDict
 from pathlib import Path
 from types import SimpleNamespace
@@ -99,6 +99,21 @@ def _int(name, default, lo, hi):
     except ValueError: _bad(f'{name} must be a whole number, got {v[:20]!r}')
     if not lo <= v <= hi: _bad(f'{name} must be between {lo} and {hi}, got {v}')
     return v
+
+_YES, _NO = ('1', 'true', 'yes', 'on'), ('0', 'false', 'no', 'off')
+def _filters():
+    "`min_score` (a number; absent: the engine's calibrated default) and `collapse` (1 or 0) from the query string, for the engine."
+    out, v, c = {}, request.args.get('min_score', '').strip(), request.args.get('collapse', '').strip().lower()
+    if v:
+        try: out['min_score'] = float(v)
+        except ValueError: _bad(f'min_score must be a number, got {v[:20]!r}')
+        if not math.isfinite(out['min_score']): _bad(f'min_score must be a finite number, got {v[:20]!r}')
+    if c:
+        if c not in _YES + _NO: _bad(f'collapse must be 1 or 0, got {c[:20]!r}')
+        out['collapse'] = c in _YES
+    return out
+
+def _filter_args(): return {k: request.args[k] for k in ('min_score', 'collapse') if request.args.get(k, '').strip()} # kept in page links
 
 def _mode():
     m = request.args.get('mode') or MODES[0]
@@ -240,15 +255,15 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
         q = _text('q', cfg['MAX_QUERY'])
         if not q.strip(): return page()
         mode = _mode()
-        res = _call(E().search, q, mode=mode, **paging(cfg['PAGE_SIZE']))
+        res = _call(E().search, q, mode=mode, **paging(cfg['PAGE_SIZE']), **_filters())
         return page(q=q, mode=mode, res=res, heading=f'Results for “{q.strip()}”',
-                    suggest=[] if res.hits else _suggest(E(), q), **pager(res, 'search_page', q=q, mode=mode))
+                    suggest=[] if res.hits else _suggest(E(), q), **pager(res, 'search_page', q=q, mode=mode, **_filter_args()))
 
     @app.get('/similar')
     def similar_page():
         id = _text('id', 1000, required=True)
-        res = _call(E().similar, id, **paging(cfg['PAGE_SIZE']))
-        return page(res=res, heading=f'Images like {id}', query_image=id, **pager(res, 'similar_page', id=id))
+        res = _call(E().similar, id, **paging(cfg['PAGE_SIZE']), **_filters())
+        return page(res=res, heading=f'Images like {id}', query_image=id, **pager(res, 'similar_page', id=id, **_filter_args()))
 
     @app.post('/search/image')
     def upload_page():
@@ -258,13 +273,13 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
     @app.get('/api/search')
     def api_search():
         q, mode = _text('q', cfg['MAX_QUERY'], required=True), _mode()
-        return to_json(_call(E().search, q, mode=mode, **paging(20)))
+        return to_json(_call(E().search, q, mode=mode, **paging(20), **_filters()))
 
     @app.get('/api/similar')
-    def api_similar(): return to_json(_call(E().similar, _text('id', 1000, required=True), **paging(20)))
+    def api_similar(): return to_json(_call(E().similar, _text('id', 1000, required=True), **paging(20), **_filters()))
 
     @app.post('/api/search/image')
-    def api_search_image(): return to_json(_call(E().search_image, _upload(), **paging(20)))
+    def api_search_image(): return to_json(_call(E().search_image, _upload(), **paging(20), **_filters()))
 
     @app.get('/api/tags')
     def api_tags():

@@ -6,7 +6,7 @@ Docs: https://imgsearch.github.io/imgsearch/text.html.md"""
 
 # %% auto #0
 __all__ = ['GLOVE', 'load_vectors', 'tag_words', 'train_word2vec', 'embed_tags', 'embed_text', 'build_text_features',
-           'load_text_features']
+           'load_text_features', 'load_build_vectors']
 
 # %% ../nbs/02_text.ipynb #9c47e1f3
 import functools, gzip, hashlib, os, re, time
@@ -191,3 +191,15 @@ def load_text_features(out, # the stage folder written by `build_text_features`
         raise ValueError(f'text features in {out} are inconsistent: {len(tags)} tags, vectors {vecs.shape}, '
                          f'found {found.shape}, manifest says {man["n_tags"]} x {man["dim"]}; rebuild them')
     return tags, vecs, found
+
+# %% ../nbs/02_text.ipynb #lbv00001
+def load_build_vectors(path, # a folder written by `imgsearch-build`
+                       coll:Collection=None): # its collection (read from the folder when None)
+    "The word vectors the build used: its own saved word2vec for 'collection', else the file or package it names."
+    path = Path(path)
+    src = load_json(path/'text'/'manifest.json')['source']
+    if src.get('spec') == 'collection' and src.get('saved'): return load_vectors(path/'text'/src['saved'])
+    if src.get('spec') == 'collection':  # an older build: seeded, so the same vectors
+        return train_word2vec(coll if coll is not None else Collection.load(path/'collection.jsonl'), **src.get('params', {}))
+    if src.get('spec') == 'KeyedVectors': raise ValueError('the build used in-memory word vectors, which were not saved')
+    return load_vectors(src.get('path') or src['spec'])

@@ -1,4 +1,4 @@
-"""`imgsearch-train`: fit a `MatchNet` on a built collection's train split, stop early on held-out mAP, save the checkpoint and its curves.
+"""`imgsearch-train`: fit a `MatchNet` on every tagged image of a built collection, with the epochs and the ranking parameters chosen on validation images, and save the checkpoint and its curves.
 
 Docs: https://imgsearch.github.io/imgsearch/train.html.md"""
 
@@ -6,8 +6,8 @@ Docs: https://imgsearch.github.io/imgsearch/train.html.md"""
 
 # %% auto #0
 __all__ = ['SEED_FAITHFUL', 'zero_shot_tags', 'MatchData', 'load_match_data', 'synthetic_match_data', 'TrainConfig',
-           'training_sets', 'embed_rows', 'validation_map', 'fit', 'plot_history', 'train_collection',
-           'imgsearch_train']
+           'withheld_images', 'training_sets', 'embed_rows', 'validation_map', 'tune_ranking', 'fit', 'plot_history',
+           'train_collection', 'imgsearch_train']
 
 # %% ../nbs/06_train.ipynb #662077aa
 import hashlib, json, math, sys, time
@@ -21,6 +21,7 @@ from .text import load_text_features
 from .image import load_image_features, pick_device
 from .model import MatchConfig, MatchNet, pair_hinge_loss, seed_loss, save_matcher
 from .metrics import ranking_metrics, summarise
+from .evidence import KS, nearest_evidence, knn_votes, fit_fusion, fuse, fit_confidence, score_for
 
 # %% ../nbs/06_train.ipynb #99dd27ef
 def zero_shot_tags(tags, # tag terms
@@ -108,27 +109,37 @@ class TrainConfig:
     img_act: bool = True # ReLU in the image tower
     txt_layers: int = 2 # layers of the text tower
     standardise: bool = True # standardise the inputs
-    zero_shot: float = 0.2 # share of tags held out of training
-    val_frac: float = 0.1 # share of the train split used for validation
+    zero_shot: float = 0. # share of tags held out of training (measurement only: a served model learns every tag)
+    withhold: float = 0. # share of images whose tags are withheld from training (measurement only)
+    refit: bool = True # after choosing the epochs on validation, train again on the validation images too
+    val_frac: float = 0.1 # share of the training images used for validation
     val_max: int = 5_000 # at most about this many validation images (validation ranks them for every seen tag each epoch)
     seed: int = 0 # seeds the model, the sampling and the held-out sets
 
 SEED_FAITHFUL = TrainConfig(loss='seed', optimizer='sgd', lr=1e-3, weight_decay=0., batch_size=32, epochs=20, patience=0,
-                            dropout=0., img_act=False, txt_layers=1, standardise=False)
+                            dropout=0., img_act=False, txt_layers=1, standardise=False, refit=False)
 
 # %% ../nbs/06_train.ipynb #5867249d
+def withheld_images(data:MatchData, # the collection
+                    frac, # share of the images
+                    seed=0): # changes which images
+    "Boolean mask of a seeded share of the readable images, decided by a hash of each id."
+    return (split_of(data.ids, seed=f'withhold-{seed}', test_frac=frac) == 'test') & data.valid if frac > 0 else np.zeros(len(data.ids), bool)
+
+def _pairs_of(data, rows, usable): # data, image rows, [T] tags that may be trained on
+    pairs = [(r, t) for r in rows for t in data.item_tags[r] if usable[t]]
+    return np.array(pairs, np.int64).reshape(-1, 2)
+
 def training_sets(data:MatchData, # the collection
                   cfg:TrainConfig): # gives the seeds and shares
     "Training pairs (image row, tag id), validation rows, and the zero-shot tag mask."
     zs = zero_shot_tags(data.tags, cfg.zero_shot, cfg.seed) & data.found
     usable = data.found & ~zs
-    is_train = (data.split == 'train') & data.valid
+    is_train = data.valid & ~withheld_images(data, cfg.withhold, cfg.seed)
+    is_train &= np.array([bool(usable[t].any()) for t in data.item_tags])  # images with a tag to learn
     frac = min(cfg.val_frac, cfg.val_max / max(int(is_train.sum()), 1))
     is_val = is_train & (split_of(data.ids, seed=f'val-{cfg.seed}', test_frac=frac) == 'test')
-    fit_rows = np.flatnonzero(is_train & ~is_val)
-    pairs = [(r, t) for r in fit_rows for t in data.item_tags[r] if usable[t]]
-    pairs = np.array(pairs, np.int64).reshape(-1, 2)
-    return pairs, np.flatnonzero(is_val), zs
+    return _pairs_of(data, np.flatnonzero(is_train & ~is_val), usable), np.flatnonzero(is_val), zs
 
 # %% ../nbs/06_train.ipynb #34b714c0
 @torch.no_grad()
@@ -154,6 +165,31 @@ def validation_map(model, data, rows, tag_mask, device='cpu', # model, data, ima
     ap = np.concatenate(aps)
     return float(np.nanmean(ap)) if np.isfinite(ap).any() else float('nan')
 
+# %% ../nbs/06_train.ipynb #tune0001
+@torch.no_grad()
+def tune_ranking(model, data, # a trained model and its collection
+                 evidence, # rows of the tagged images whose tags vote (the training images)
+                 val_rows, # validation images
+                 tag_mask, # [T] tags to rank them for
+                 device='cpu',
+                 min_confidence=0.05): # semantic matches below this confidence are hidden by default (`min_score`)
+    "The engine's ranking parameters, chosen on validation: the vote's `k` and `beta`, the kNN baseline's `k`, the score's confidence and `min_score`."
+    tids = np.flatnonzero(tag_mask)
+    tids = tids[data.relevance(val_rows, tids).any(0)] if len(val_rows) else tids[:0]
+    if not len(val_rows) or not len(tids): return dict(k=10, beta=0., knn_k=10, min_score=0., confidence=None, validated=False)
+    cos = (embed_rows(model, data, val_rows, device) @ model.embed_texts(torch.as_tensor(data.vecs[tids], device=device)).cpu().T).numpy()
+    nb, sims = nearest_evidence(data.feats, val_rows, np.asarray(evidence), k=max(KS))
+    u = np.unique(nb[nb >= 0])  # only the neighbours' tags are needed
+    nb = np.where(nb >= 0, np.searchsorted(u, nb), -1)
+    labels, rel = data.relevance(u, tids), data.relevance(val_rows, tids)
+    r = fit_fusion(cos, nb, sims, labels, rel)
+    fused = fuse(cos, knn_votes(nb, sims, labels, r['k']), r['k'], r['beta'])
+    r['confidence'] = fit_confidence(fused, rel)
+    r['min_score'] = round(score_for(r['confidence'], min_confidence), 4)
+    r['min_score_keeps'] = round(float((fused[rel] >= r['min_score']).mean()), 4)  # share of the true matches above it
+    r['text_val_map'] = next(g['map'] for g in r['grid'] if g['beta'] == 0)
+    return dict(r, validated=True, validation_images=len(val_rows), validation_tags=len(tids), min_confidence=min_confidence)
+
 # %% ../nbs/06_train.ipynb #1f995cfb
 def _batches(n, bs, g): # pair count, batch size, torch.Generator
     perm = torch.randperm(n, generator=g)
@@ -165,10 +201,22 @@ def fit(data:MatchData, # the collection as arrays
         progress=True, # show a progress bar
         amp='auto', # mixed precision: 'bf16', 'fp16' (with a gradient scaler), None; 'auto': bf16 on a GPU that has it
         threads=None): # torch threads on the CPU while training (None: torch's setting); one is best on a busy machine
-    "Train a `MatchNet`; return the best model by validation mAP and the history of each epoch."
+    "Train a `MatchNet`: choose the epochs and the ranking parameters on validation, then (`refit`) train on every image; return the model and the history."
     old_threads = torch.get_num_threads()
     if threads: torch.set_num_threads(threads)
-    try: return _fit(data, cfg, pick_device(device), progress, _amp_dtype(amp, pick_device(device)))
+    try:
+        dev = pick_device(device); amp = _amp_dtype(amp, dev)
+        pairs, val_rows, zs = training_sets(data, cfg)
+        if len(pairs) == 0: raise ValueError('no training pairs: no readable image has a tag with a word vector')
+        seen = data.found & ~zs
+        model, hist, best_ep = _train(data, cfg, pairs, val_rows, seen, dev, progress, amp, cfg.epochs, cfg.patience)
+        ranking = tune_ranking(model, data, np.unique(pairs[:, 0]), val_rows, seen, dev)
+        if cfg.refit and len(val_rows) and best_ep:
+            every = np.concatenate([pairs, _pairs_of(data, val_rows, seen)])
+            model, h2, _ = _train(data, cfg, every, np.zeros(0, np.int64), seen, dev, progress, amp, best_ep, 0)
+            hist += [dict(h, phase='refit') for h in h2]
+        model.zero_shot, model.ranking = [t for t, z in zip(data.tags, zs) if z], ranking
+        return model, hist
     finally: torch.set_num_threads(old_threads)
 
 def _amp_dtype(amp, device):
@@ -183,10 +231,9 @@ def _to(a, device):
     x = torch.from_numpy(np.ascontiguousarray(a))
     return x.pin_memory().to(device, non_blocking=True) if device.type == 'cuda' else x.to(device)
 
-def _fit(data, cfg, device, progress, amp):
+def _train(data, cfg, pairs, val_rows, seen, device, progress, amp, epochs, patience):
+    "Train from scratch on `pairs` for at most `epochs`; returns the model (best by validation mAP when `patience`), the history and the best epoch."
     torch.manual_seed(cfg.seed); g = torch.Generator().manual_seed(cfg.seed)
-    pairs, val_rows, zs = training_sets(data, cfg)
-    if len(pairs) == 0: raise ValueError('no training pairs: the train split has no image with a tag that has a word vector')
     mcfg = MatchConfig(img_dim=data.feats.shape[1], txt_dim=data.vecs.shape[1], hidden=cfg.hidden, dim=cfg.dim,
                        dropout=cfg.dropout, img_act=cfg.img_act, txt_layers=cfg.txt_layers, standardise=cfg.standardise)
     model = MatchNet(mcfg)
@@ -196,10 +243,9 @@ def _fit(data, cfg, device, progress, amp):
     opt = (torch.optim.SGD(model.parameters(), lr=cfg.lr) if cfg.optimizer == 'sgd' else
            torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay))
     scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)  # fp16 gradients need scaling, bf16 do not
-    seen = data.found & ~zs
     seed_neg = np.roll(np.arange(len(pairs)), -3)  # the original's fixed negative: the pair three places later
-    hist, best, best_state, bad = [], -1., None, 0
-    bar = tqdm(range(cfg.epochs), desc='training', disable=not progress, file=sys.stdout)
+    hist, best, best_state, best_ep, bad = [], -1., None, epochs, 0
+    bar = tqdm(range(epochs), desc='training', disable=not progress)  # on stderr: stdout keeps the command's result
     for ep in bar:
         model.train(); t0, losses = time.time(), []
         for b in _batches(len(pairs), cfg.batch_size, g):
@@ -219,15 +265,16 @@ def _fit(data, cfg, device, progress, amp):
         vmap = validation_map(model, data, val_rows, seen, device)
         hist.append(dict(epoch=ep + 1, loss=float(np.mean(losses)), val_map=vmap, seconds=round(time.time() - t0, 3)))
         bar.set_postfix(loss=f'{hist[-1]["loss"]:.4f}', val_map=f'{vmap:.4f}')
-        if cfg.patience == 0 or not math.isfinite(vmap): best_state = None; continue
-        if vmap > best: best, bad, best_state = vmap, 0, {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if patience == 0 or not math.isfinite(vmap): best_state = None; continue
+        if vmap > best: best, bad, best_ep, best_state = vmap, 0, ep + 1, {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             bad += 1
-            if bad >= cfg.patience: break
+            if bad >= patience:
+                bar.set_description(f'training: stopped early, best epoch {best_ep}'); break
+    bar.close()
     if best_state is not None: model.load_state_dict(best_state)
     model.eval()
-    model.zero_shot = [t for t, z in zip(data.tags, zs) if z]
-    return model, hist
+    return model, hist, best_ep if best_state is not None else len(hist)
 
 # %% ../nbs/06_train.ipynb #8858c849
 def plot_history(hist, # epochs from `fit`
@@ -257,8 +304,8 @@ def train_collection(path, # a folder written by `imgsearch-build`
     data = load_match_data(path)
     model, hist = fit(data, cfg, device, progress, **kw)
     out = path/'model'; out.mkdir(exist_ok=True)
-    meta = dict(data.meta, train=asdict(cfg), history=hist, zero_shot_tags=model.zero_shot,
-                best_val_map=max((h['val_map'] for h in hist), default=float('nan')), seconds=round(time.time() - t0, 2))
+    meta = dict(data.meta, train=asdict(cfg), history=hist, zero_shot_tags=model.zero_shot, ranking=model.ranking,
+                best_val_map=max((h['val_map'] for h in hist if 'phase' not in h), default=float('nan')), seconds=round(time.time() - t0, 2))
     save_matcher(model, out/f'{name}.pt', **meta)
     save_json(hist, out/f'{name}.history.json')
     plot_history(hist, out/f'{name}.curve.png', title=f'{path.name}: {name}')
@@ -281,6 +328,8 @@ def imgsearch_train(path:str, # a folder written by imgsearch-build
     try: model, meta = train_collection(path, cfg, 'seed' if seed_faithful else 'model', device, not quiet, threads=threads)
     except (FileNotFoundError, ValueError) as e: sys.exit(f'imgsearch-train: {e}')
     h = meta['history']
-    print(f"trained {len(h)} epochs in {meta['seconds']:.1f}s: loss {h[0]['loss']:.4f} -> {h[-1]['loss']:.4f}, "
-          f"best validation mAP {meta['best_val_map']:.4f}; saved {Path(path)/'model'}")
+    sel, re = [x for x in h if 'phase' not in x], [x for x in h if 'phase' in x]
+    print(f"trained {len(sel)} epochs in {meta['seconds']:.1f}s: loss {sel[0]['loss']:.4f} -> {sel[-1]['loss']:.4f}, "
+          f"best validation mAP {meta['best_val_map']:.4f}" + (f", then {len(re)} epochs on every tagged image" if re else '')
+          + f"; saved {Path(path)/'model'}")
     return meta
