@@ -7,8 +7,8 @@ Docs: https://imgsearch.github.io/imgsearch/evaluate.html.md"""
 # %% auto #0
 __all__ = ['COLUMNS', 'random_scores', 'model_scores', 'model_ranker', 'conse_vectors', 'cosine_scores', 'prototype_ranker',
            'knn_ranker', 'fused_ranker', 'imagenet_probs', 'imagenet_class_vectors', 'heldout_queries', 'protocol_b',
-           'protocol_a', 'seed_pairwise', 'evaluate', 'format_table', 'evaluate_collection', 'imgsearch_eval',
-           'build_sample', 'show_queries']
+           'protocol_a', 'seed_pairwise', 'evaluate', 'suggestion_quality', 'format_table', 'evaluate_collection',
+           'imgsearch_eval', 'build_sample', 'show_queries']
 
 # %% ../nbs/07_evaluate.ipynb #0840b304
 import sys, time
@@ -20,7 +20,7 @@ from .data import save_json, load_json, atomic_write
 from .metrics import ranking_metrics, summarise
 from .model import load_matcher, save_matcher
 from .text import embed_tags, tag_words, load_build_vectors
-from .evidence import KS, nearest_evidence, knn_votes, fuse, unit_rows
+from .evidence import KS, nearest_evidence, knn_votes, fuse, unit_rows, confidence
 from .train import MatchData, TrainConfig, SEED_FAITHFUL, load_match_data, fit, withheld_images, zero_shot_tags, embed_rows
 
 # %% ../nbs/07_evaluate.ipynb #35930a91
@@ -221,6 +221,36 @@ def evaluate(data:MatchData, # the collection (or its queries, from `heldout_que
         report['rankers'][name] = r
     return report
 
+# %% ../nbs/07_evaluate.ipynb #sq000001
+def suggestion_quality(data, # the queries as a `MatchData`
+                       rankers:dict, # name -> ranker (rows, query ids) -> scores
+                       rows, # the withheld images
+                       tids, # the tags that may be suggested (those seen in training)
+                       k=5, # suggestions per image
+                       cal=None, # `fit_confidence` knots of the 'ours' ranker: also measure how well they hold
+                       cells=2**24): # images x tags scored at once
+    "Precision@k of each ranker's top-`k` tags per image, over the images carrying one of `tids`; and ours' confidence against its hit rate."
+    rows, tids = np.asarray(rows, np.int64), np.asarray(tids, np.int64)
+    ok = data.relevance(rows, tids).any(1)
+    rows, out, step = rows[ok], {}, max(1, cells // max(1, int(ok.sum())))
+    for name, f in rankers.items():
+        S, T = np.full((len(rows), k), -np.inf), np.full((len(rows), k), -1)
+        for lo in range(0, len(tids), step):  # a group of tags at a time, keeping each image's best k
+            t = tids[lo:lo + step]
+            S, T = np.concatenate([S, f(rows, t)], 1), np.concatenate([T, np.broadcast_to(t, (len(rows), len(t)))], 1)
+            top = np.argsort(-S, 1, kind='stable')[:, :k]
+            S, T = np.take_along_axis(S, top, 1), np.take_along_axis(T, top, 1)
+        hit = np.array([[t in set(data.item_tags[r].tolist()) for t in ts] for r, ts in zip(rows, T)], bool).reshape(len(rows), -1)
+        out[name] = dict(precision=round(float(hit.mean()), 4) if hit.size else float('nan'), images=len(rows))
+        if name == 'ours' and cal and hit.size:
+            c = confidence(S, cal).ravel(); h = hit.ravel()
+            bins = np.minimum((c * 10).astype(int), 9)
+            gap = sum(abs(c[bins == b].mean() - h[bins == b].mean()) * (bins == b).sum() for b in range(10) if (bins == b).any()) / len(c)
+            out['calibration'] = dict(mean_confidence=round(float(c.mean()), 4), hit_rate=round(float(h.mean()), 4), ece=round(float(gap), 4),
+                                      bins=[dict(confidence=f'{b / 10:.1f}-{(b + 1) / 10:.1f}', suggestions=int((bins == b).sum()),
+                                                 right=round(float(h[bins == b].mean()), 3)) for b in range(10) if (bins == b).any()])
+    return out
+
 # %% ../nbs/07_evaluate.ipynb #34cbf62d
 COLUMNS = [('seen', 'B', 'ap', 'mAP'), ('seen', 'B', 'ndcg10', 'NDCG@10'), ('seen', 'B', 'p10', 'P@10'), ('seen', 'B', 'r10', 'R@10'),
            ('unseen', 'B', 'ap', 'unseen mAP'), ('unseen', 'B', 'ndcg10', 'unseen NDCG@10'), ('unseen', 'B', 'r10', 'unseen R@10'),
@@ -248,6 +278,10 @@ def format_table(report): # from `evaluate` or `evaluate_collection`
         lines.append(f"ours / the better of kNN label transfer and tag prototypes, seen mAP: {R['ours']['seen']['B']['ap'] / base:.2f}x")
     if {'ours', 'conse'} <= set(R) and R['conse'].get('unseen') and R['conse']['unseen']['B']['ap'] > 0:
         lines.append(f"ours / ConSE, unseen mAP: {R['ours']['unseen']['B']['ap'] / R['conse']['unseen']['B']['ap']:.2f}x")
+    if 'suggestions' in report:
+        s = report['suggestions']
+        lines.append('suggested tags, precision@5 on withheld images: ' + ', '.join(f"{n} {v['precision']:.3f}" for n, v in s.items() if n != 'calibration')
+                     + (f"; ours' confidence {s['calibration']['mean_confidence']:.3f} against {s['calibration']['hit_rate']:.3f} right (ECE {s['calibration']['ece']:.3f})" if 'calibration' in s else ''))
     return '\n'.join(lines)
 
 # %% ../nbs/07_evaluate.ipynb #a6e73525
@@ -292,7 +326,9 @@ def evaluate_collection(path, # a folder written by imgsearch-build
     rankers = dict(base(qd), seed_faithful=model_ranker(seedm, qd), prototypes=prototype_ranker(qd, ev_rows),
                    knn=knn_ranker(qd, nb, sims, held_rows, rk['knn_k']), ours_text=model_ranker(ours, qd),
                    ours=fused_ranker(ours, qd, nb, sims, held_rows, rk))
-    rep = evaluate(qd, rankers, dict(seen=seen & (np.arange(len(qd.tags)) < len(data.tags))), held_rows, min_images, seed)
+    seen_tags = seen & (np.arange(len(qd.tags)) < len(data.tags))
+    rep = evaluate(qd, rankers, dict(seen=seen_tags), held_rows, min_images, seed)
+    sug = suggestion_quality(qd, {n: rankers[n] for n in ('random', 'prototypes', 'knn', 'ours')}, held_rows, np.flatnonzero(seen_tags & qd.found), cal=rk.get('confidence'))
     # unseen queries: tags held out of training and out of the evidence, tags only withheld images carry, and their words
     zs = zero_shot_tags(data.tags, zero_shot, seed) & data.found
     zdata = _without(data, zs, ~held)
@@ -305,7 +341,7 @@ def evaluate_collection(path, # a folder written by imgsearch-build
     save_matcher(ours, path/'model'/'measure.pt', **data.meta, train=dict(vars(cfg)), history=hist, ranking=rk, withheld=withhold)
     rep.update(protocol=dict(name='held-out images', withhold=withhold, zero_shot=zero_shot, seed=seed, withheld_images=len(held_rows),
                              training_images=len(ev_rows), zero_shot_tags=int(zs.sum())),
-               ranking=rk, knn_k=rk['knn_k'], notes=notes, collection=path.name, backbone=data.meta['backbone'],
+               suggestions=sug, ranking=rk, knn_k=rk['knn_k'], notes=notes, collection=path.name, backbone=data.meta['backbone'],
                measured_model=str(path/'model'/'measure.pt'), seconds=round(time.time() - t0, 1))
     save_json(rep, path/'eval.json')
     return rep

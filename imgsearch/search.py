@@ -19,7 +19,7 @@ from .index import TagIndex
 from .text import embed_text, load_build_vectors, load_text_features, tag_words
 from .image import ImageError, _shard_name, _to_rgb, feature_shards, skipped_entries, load_backbone, load_image_features, load_pixels, pick_device
 from .model import load_matcher
-from .evidence import KS, nearest_evidence, vote_matrix, tag_votes
+from .evidence import KS, nearest_evidence, vote_matrix, tag_votes, confidence
 
 # %% auto #0
 __all__ = ['EXACT_MAX', 'EXACT_ROWS', 'MAX_RESULTS', 'BLOCKS', 'BLOCK_MIN', 'VectorIndex', 'synthetic_vectors', 'rank',
@@ -245,6 +245,7 @@ class Hit:
     tags: list # the image's tags
     match: str # 'tag' (carries the query's tag), 'semantic' (near the query) or 'image' (near a query image)
     row: int # row of the image in the collection
+    confidence: float|None = None # how often a result of this score is right (calibrated on validation); None where not calibrated
 
 @dataclass
 class Results:
@@ -261,7 +262,8 @@ class Results:
     def to_dict(self):
         "JSON-able dict: query, mode, total, more, offset, k, message and results."
         return dict(query=self.query, mode=self.mode, total=self.total, more=self.more, offset=self.offset, k=self.k, message=self.message,
-                    results=[dict(id=h.id, score=round(float(h.score), 6), tags=list(h.tags), match=h.match) for h in self.hits])
+                    results=[dict(id=h.id, score=round(float(h.score), 6), confidence=None if h.confidence is None else round(float(h.confidence), 4),
+                                 tags=list(h.tags), match=h.match) for h in self.hits])
     def _repr_markdown_(self):
         head = f'**{self.query}** ({self.mode}): {self.total}{"+" if self.more else ""} results' + (f'. {self.message}' if self.message else '')
         return '\n'.join([head, '', '| # | id | score | match | tags |', '|---|---|---|---|---|'] +
@@ -423,8 +425,10 @@ class Engine:
                  device): # where the model runs
         self.path, self.coll, self.index, self.model, self.meta, self.vi, self.device = path, coll, index, model, meta, vi, device
         tags, self._tvecs, found = text
+        self._tags, self._found = list(tags), np.asarray(found, bool)  # the text stage's tag order, and which have a word vector
         self._tag_vec = {t: i for i, t in enumerate(tags) if found[i]}
         self.kv, self.kv_problem, self._bb, self._lock, self._blocks, self._votes = kv, kv_problem, None, threading.Lock(), {}, None
+        self._nb = self._nbs = None  # each image's nearest tagged images (rows, cosines), from the search index
         self.ranking = dict(dict(k=10, beta=0., min_score=0.), **meta.get('ranking', {}))  # chosen on validation by imgsearch-train
         with torch.inference_mode(), _torch_threads(1):  # every tag's query vector, once: a tag query skips the text tower
             self._tag_proj = np.concatenate([np.zeros((0, model.cfg.dim), np.float32)] + [
@@ -445,9 +449,9 @@ class Engine:
         if text[1].shape[1] != model.cfg.txt_dim: raise ValueError(f'the model expects {model.cfg.txt_dim}-d word vectors, the build has {text[1].shape[1]}-d: retrain it')
         eng = cls(path, coll, TagIndex.load(path, coll), model, meta, VectorIndex.load(out, man['index']), text, kv, kv_problem, dev)
         eng._blocks = load_tag_blocks(out, eng.index, eng.vi.valid)
+        eng._nb, eng._nbs = np.load(out/'neighbours.npy', mmap_mode='r'), np.load(out/'neighbour_sims.npy', mmap_mode='r')
         if eng.ranking['beta'] > 0:  # each tagged image's row lists the images it is a near neighbour of
-            nb = np.load(out/'neighbours.npy', mmap_mode='r')
-            eng._votes = vote_matrix(nb, np.load(out/'neighbour_sims.npy', mmap_mode='r'), np.arange(len(nb)), len(nb), eng.ranking['k'])
+            eng._votes = vote_matrix(eng._nb, eng._nbs, np.arange(len(eng._nb)), len(eng._nb), eng.ranking['k'])
         return eng
 
     @property
@@ -495,8 +499,10 @@ def _page(self:Engine, query, mode, ranked, k, offset, min_score, collapse, note
                 (f'min_score {min_score:g}.' if min_score is not None else f'{floor:.2f}, under which matches are mostly wrong (min_score=-1 shows them).'))
     if collapse and len(r) > 1:
         keep = collapse_rows(self.vi.vectors[r]); s, r, is_tag = s[keep], r[keep], is_tag[keep]
-    hits = [Hit(self.coll[i].id, float(sc), list(self.coll[i].tags), match or ('tag' if t else 'semantic'), int(i))
-            for sc, i, t in zip(s[offset:offset + k].tolist(), r[offset:offset + k].tolist(), is_tag[offset:offset + k].tolist())]
+    cal = self.ranking.get('confidence') if match is None else None  # calibrated for word and tag queries
+    conf = confidence(s[offset:offset + k], cal).tolist() if cal else [None] * len(s[offset:offset + k])
+    hits = [Hit(self.coll[i].id, float(sc), list(self.coll[i].tags), match or ('tag' if t else 'semantic'), int(i), p)
+            for sc, i, t, p in zip(s[offset:offset + k].tolist(), r[offset:offset + k].tolist(), is_tag[offset:offset + k].tolist(), conf)]
     if not len(r) and note is None: note = f'nothing matched {query!r}'
     return Results(query, mode, len(r), hits, offset, k, note, more=capped and not cut)
 

@@ -21,6 +21,7 @@ from fastcore.script import call_parse
 from .data import atomic_write
 from .image import ImageError, load_image
 from .search import Engine
+from .suggest import suggest_tags
 
 # %% ../nbs/09_serve.ipynb #e9bfab9b
 def make_thumbnail(path, # an image file of the collection
@@ -114,6 +115,15 @@ def _filters():
     return out
 
 def _filter_args(): return {k: request.args[k] for k in ('min_score', 'collapse') if request.args.get(k, '').strip()} # kept in page links
+
+def _float(name, default, lo, hi):
+    "A number from the query string between `lo` and `hi`."
+    v = request.args.get(name, '').strip()
+    if v == '': return default
+    try: x = float(v)
+    except ValueError: _bad(f'{name} must be a number, got {v[:20]!r}')
+    if not lo <= x <= hi: _bad(f'{name} must be between {lo:g} and {hi:g}, got {v[:20]}')
+    return x
 
 def _mode():
     m = request.args.get('mode') or MODES[0]
@@ -227,7 +237,7 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
         if reloader: reloader.check()
 
     def page(status=200, **kw):
-        kw = dict(q='', mode=MODES[0], res=None, error=None, heading='', query_image=None, suggest=[],
+        kw = dict(q='', mode=MODES[0], res=None, error=None, heading='', query_image=None, about=None, suggest=[],
                   prev_url=None, next_url=None) | kw
         html = render_template('page.html', modes=[(m, m) for m in MODES], suggestions=state['top'], popular=state['top'][:24], link=_links(),
                                max_query=cfg['MAX_QUERY'], n_images=E().n, n_tags=len(E().index), **kw)
@@ -263,7 +273,8 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
     def similar_page():
         id = _text('id', 1000, required=True)
         res = _call(E().similar, id, **paging(cfg['PAGE_SIZE']), **_filters())
-        return page(res=res, heading=f'Images like {id}', query_image=id, **pager(res, 'similar_page', id=id, **_filter_args()))
+        return page(res=res, heading=f'Images like {id}', query_image=id, about=_call(suggest_tags, E(), id),
+                    **pager(res, 'similar_page', id=id, **_filter_args()))
 
     @app.post('/search/image')
     def upload_page():
@@ -280,6 +291,12 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
 
     @app.post('/api/search/image')
     def api_search_image(): return to_json(_call(E().search_image, _upload(), **paging(20), **_filters()))
+
+    @app.get('/api/image')
+    def api_image():
+        id, n = _text('id', 1000, required=True), _int('n', 5, 1, 50)
+        d, link = _call(suggest_tags, E(), id, n, _float('min_confidence', 0., 0., 1.)), _links()
+        return jsonify(d | dict(image_url=link.image(id), thumb_url=link.thumb(id)))
 
     @app.get('/api/tags')
     def api_tags():

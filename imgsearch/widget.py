@@ -11,6 +11,7 @@ __all__ = ['ResultCell', 'SearchBox']
 import html, os
 import ipywidgets as W
 from .search import Engine
+from .suggest import suggest_tags
 from .serve import MODES, Thumbs
 
 # %% ../nbs/10_widget.ipynb #8dbf6aa5
@@ -23,7 +24,8 @@ class ResultCell(W.VBox):
         self.hit = hit
         self.image = W.Image(value=thumb, format='jpeg', layout=W.Layout(width=f'{size}px', height=f'{size}px', object_fit='contain'))
         tags = html.escape(', '.join(hit.tags[:4]))
-        self.label = W.HTML(f'<b>{hit.score:.3f}</b> <i>{html.escape(hit.match)}</i><br><small title="{html.escape(hit.id)}">{tags}</small>',
+        conf = '' if hit.confidence is None else f' <span title="how often a result of this score is right">{hit.confidence:.0%}</span>'
+        self.label = W.HTML(f'<b>{hit.score:.3f}</b>{conf} <i>{html.escape(hit.match)}</i><br><small title="{html.escape(hit.id)}">{tags}</small>',
                             layout=W.Layout(width=f'{size}px'))
         self.button = W.Button(description='more like this', tooltip=f'images like {hit.id}', layout=W.Layout(width=f'{size}px'))
         if on_similar: self.button.on_click(lambda _: on_similar(hit.id))
@@ -68,7 +70,7 @@ class SearchBox:
         self.status.value = f'<span style="color:#b42318">{html.escape(msg)}</span>'
         self.grid.children = ()
 
-    def _show(self, query, run):
+    def _show(self, query, run, extra=None):
         "Run `run()` for `query` unless it is what is shown already; show its results or its error."
         if query == self.query and self.error is None: return self.results
         self.query, self.error = query, None
@@ -78,7 +80,7 @@ class SearchBox:
         self.results = r
         self.history.append(query)
         what = {'search': f'“{r.query}” ({r.mode})', 'similar': f'images like {query[1]}', 'image': 'images like your picture'}[query[0]]
-        self.status.value = html.escape(f'{r.total} results for {what}' + (f': {r.message}' if r.message else ''))
+        self.status.value = html.escape(f'{r.total}{"+" if r.more else ""} results for {what}' + (f': {r.message}' if r.message else '')) + (extra() if extra else '')
         self.cells = [ResultCell(h, self._thumb(h.id), self.size, self.similar) for h in r.hits]
         self.grid.children = self.cells
         return r
@@ -94,7 +96,13 @@ class SearchBox:
 
     def similar(self, id:str): # an image id of the collection
         "Show images like the image `id` ('more like this')."
-        return self._show(('similar', id, self.k.value), lambda: self.engine.similar(id, k=self.k.value))
+        return self._show(('similar', id, self.k.value), lambda: self.engine.similar(id, k=self.k.value), lambda: self._about(id))
+
+    def _about(self, id):
+        "The image's own tags and the tags the engine suggests for it, as HTML for the status line."
+        s = suggest_tags(self.engine, id)
+        sug = ', '.join(x['tag'] + ('' if x['confidence'] is None else f" ({x['confidence']:.0%})") for x in s['suggested'])
+        return '<br>' + html.escape(f"its tags: {', '.join(s['tags']) or 'none'}; suggested: {sug or 'none'}")
 
     def search_image(self, img): # a PIL image, image bytes or a path
         "Show images like a picture."
