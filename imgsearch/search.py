@@ -19,11 +19,11 @@ from .index import TagIndex
 from .text import embed_text, load_build_vectors, load_text_features, tag_words
 from .image import ImageError, _shard_name, _to_rgb, feature_shards, skipped_entries, load_backbone, load_image_features, load_pixels, pick_device
 from .model import load_matcher
-from .evidence import KS, nearest_evidence, vote_matrix, tag_votes, confidence
+from .evidence import KS, nearest_evidence, vote_matrix, tag_votes, confidence, unit_rows
 
 # %% auto #0
 __all__ = ['EXACT_MAX', 'EXACT_ROWS', 'MAX_RESULTS', 'BLOCKS', 'BLOCK_MIN', 'VectorIndex', 'synthetic_vectors', 'rank',
-           'collapse_rows', 'Hit', 'Results', 'save_tag_blocks', 'load_tag_blocks', 'save_neighbours',
+           'collapse_rows', 'Hit', 'Results', 'save_tag_blocks', 'load_tag_blocks', 'save_neighbours', 'RawMatcher',
            'project_collection', 'Engine']
 
 # %% ../nbs/08_search.ipynb #ba25e8d8
@@ -346,14 +346,19 @@ def load_tag_blocks(out, # the search index folder
 
 def _rows_of(shards, size, n): return np.concatenate([np.arange(s * size, min(s * size + size, n)) for s in shards] or [np.zeros(0, int)]).astype(np.int64)
 
-def _project(path, coll, device, kv=None):
-    "Project `path`'s images into `path/model/index` unless up to date (only changed shards when it can); return (folder, manifest)."
-    out, ck, img = path/'model'/'index', path/'model'/'model.pt', path/'image'
-    if not ck.is_file(): raise FileNotFoundError(f'no trained model at {ck}: run imgsearch-train {path} first')
+def _image_manifest(img, coll):
+    "The image stage's manifest, checked complete and built for `coll`."
     m = load_json(img/'manifest.json')
     if not m.get('complete'): raise ValueError(f'image features in {img} are incomplete: run imgsearch-build again to finish the build')
     if m['rows'] != len(coll) or m['collection_fingerprint'] != coll.fingerprint():
         raise ValueError(f'features were built for another collection ({m["rows"]} rows) than this one ({len(coll)} rows): rebuild them')
+    return m
+
+def _project(path, coll, device, kv=None):
+    "Project `path`'s images into `path/model/index` unless up to date (only changed shards when it can); return (folder, manifest)."
+    out, ck, img = path/'model'/'index', path/'model'/'model.pt', path/'image'
+    if not ck.is_file(): raise FileNotFoundError(f'no trained model at {ck}: run imgsearch-train {path} first')
+    m = _image_manifest(img, coll)
     shards, settings = _shard_stamps(img, m), _feature_settings(m)
     want = dict(checkpoint_sha256=file_sha256(ck), collection_fingerprint=coll.fingerprint(), rows=len(coll),
                 features=hashlib.sha256('\n'.join([settings] + shards).encode()).hexdigest(), tags=file_sha256(path/'tag2picid.json'))
@@ -364,8 +369,7 @@ def _project(path, coll, device, kv=None):
             if all(man.get(k) == v for k, v in want.items()): return out, man
         t0, dev, n, size = time.time(), pick_device(device), len(coll), m['shard_size']
         model, _ = load_matcher(ck, dev)
-        valid = np.ones(n, bool)
-        valid[[d['row'] for d in skipped_entries(img)]] = False
+        valid = _valid_rows(img, n)
         nv = int(valid.sum()); kind = 'flat' if nv <= EXACT_MAX else 'ivf'
         inc = (man is not None and man.get('checkpoint_sha256') == want['checkpoint_sha256'] and man.get('feature_settings') == settings and n >= man['rows']
                and man.get('shards') is not None and man['index']['kind'] == kind and nv <= 2 * man['index'].get('trained_on', nv))
@@ -408,6 +412,47 @@ def save_neighbours(out, # the search index folder
     for name, a in [('neighbours.npy', nb), ('neighbour_sims.npy', sims)]:
         with atomic_write(Path(out)/name, 'wb') as f: np.save(f, a)
 
+def _valid_rows(img, n): # the image stage folder, rows
+    valid = np.ones(n, bool); valid[[d['row'] for d in skipped_entries(img)]] = False
+    return valid
+
+def _index_untrained(path, coll, kv):
+    "Without a trained model: the unit CNN features (images by image) and ConSE vectors (images by word) into `path/model/index`; return (folder, manifest)."
+    out, img = path/'model'/'index', path/'image'
+    m = _image_manifest(img, coll)
+    want = dict(checkpoint_sha256='untrained', collection_fingerprint=coll.fingerprint(), rows=len(coll),
+                features=hashlib.sha256('\n'.join([_feature_settings(m)] + _shard_stamps(img, m)).encode()).hexdigest(),
+                tags=file_sha256(path/'tag2picid.json'), words=file_sha256(path/'text'/'manifest.json'))
+    with _locked(out):
+        if (out/'manifest.json').is_file() and all(load_json(out/'manifest.json').get(k) == v for k, v in want.items()): return out, load_json(out/'manifest.json')
+        t0, n = time.time(), len(coll)
+        feats, _ = load_image_features(img, coll, memory_map=True)
+        valid = _valid_rows(img, n)
+        vecs = np.zeros((n, feats.shape[1]), np.float32)
+        for lo in range(0, n, 8192): vecs[lo:lo + 8192] = unit_rows(feats[lo:lo + 8192])
+        vecs[~valid] = 0
+        vi = VectorIndex.build(vecs); vi.save(out)
+        words = None
+        if kv is not None:  # ConSE: each image as the word vectors of its likeliest ImageNet classes
+            from imgsearch.evaluate import conse_vectors, imagenet_probs, imagenet_class_vectors
+            cv, cf = imagenet_class_vectors(kv)
+            cs = np.zeros((n, kv.vector_size), np.float32)
+            for lo in range(0, n, 8192): cs[lo:lo + 8192] = conse_vectors(imagenet_probs(feats[lo:lo + 8192], m['backbone']), cv, cf)
+            cs[~valid] = 0
+            words = VectorIndex.build(cs); words.save(out/'conse')
+        save_neighbours(out, coll, img, valid)
+        man = dict(stage='search-index', **want, untrained=True, dim=int(vecs.shape[1]), valid=int(valid.sum()), index=vi.info,
+                   conse=None if words is None else words.info, seconds=round(time.time() - t0, 2))
+        save_json(man, out/'manifest.json')
+    return out, man
+
+class RawMatcher(torch.nn.Module):
+    "What an untrained collection searches with: images by their unit CNN features, words by their unit word vectors (against ConSE vectors)."
+    def __init__(self, img_dim, txt_dim): # feature and word vector sizes
+        super().__init__(); self.cfg = SimpleNamespace(dim=img_dim, img_dim=img_dim, txt_dim=txt_dim)
+    def embed_images(self, x): return torch.nn.functional.normalize(x.float(), dim=-1)
+    def embed_texts(self, t): return torch.nn.functional.normalize(t.float(), dim=-1)
+
 def project_collection(path, # a folder built by imgsearch-build and trained by imgsearch-train
                        device=None): # see `pick_device`
     "Project every image through model.pt's image tower once into DIR/model/index; reused while up to date."
@@ -429,6 +474,7 @@ class Engine:
         self._tag_vec = {t: i for i, t in enumerate(tags) if found[i]}
         self.kv, self.kv_problem, self._bb, self._lock, self._blocks, self._votes = kv, kv_problem, None, threading.Lock(), {}, None
         self._nb = self._nbs = None  # each image's nearest tagged images (rows, cosines), from the search index
+        self.text_vi = vi  # what word queries search: the same vectors once trained, ConSE vectors before
         self.ranking = dict(dict(k=10, beta=0., min_score=0.), **meta.get('ranking', {}))  # chosen on validation by imgsearch-train
         with torch.inference_mode(), _torch_threads(1):  # every tag's query vector, once: a tag query skips the text tower
             self._tag_proj = np.concatenate([np.zeros((0, model.cfg.dim), np.float32)] + [
@@ -443,12 +489,17 @@ class Engine:
         if not (path/'collection.jsonl').is_file(): raise FileNotFoundError(f'{path} is not a built collection: collection.jsonl is missing; run imgsearch-build first')
         coll, dev = Collection.load(path/'collection.jsonl'), pick_device(device)
         kv, kv_problem = _word_vectors(path, coll)
-        out, man = _project(path, coll, dev, kv)
-        model, meta = load_matcher(path/'model'/'model.pt', dev)
         text = load_text_features(path/'text', coll)
-        if text[1].shape[1] != model.cfg.txt_dim: raise ValueError(f'the model expects {model.cfg.txt_dim}-d word vectors, the build has {text[1].shape[1]}-d: retrain it')
+        if (path/'model'/'model.pt').is_file():
+            out, man = _project(path, coll, dev, kv)
+            model, meta = load_matcher(path/'model'/'model.pt', dev)
+            if text[1].shape[1] != model.cfg.txt_dim: raise ValueError(f'the model expects {model.cfg.txt_dim}-d word vectors, the build has {text[1].shape[1]}-d: retrain it')
+        else:  # no trained model (no tags yet, or none with a word vector): search without one
+            out, man = _index_untrained(path, coll, kv)
+            model, meta = RawMatcher(man['dim'], text[1].shape[1]), dict(untrained=True)
         eng = cls(path, coll, TagIndex.load(path, coll), model, meta, VectorIndex.load(out, man['index']), text, kv, kv_problem, dev)
-        eng._blocks = load_tag_blocks(out, eng.index, eng.vi.valid)
+        if meta.get('untrained'): eng.text_vi = VectorIndex.load(out/'conse', man['conse']) if man.get('conse') else None
+        else: eng._blocks = load_tag_blocks(out, eng.index, eng.vi.valid)
         eng._nb, eng._nbs = np.load(out/'neighbours.npy', mmap_mode='r'), np.load(out/'neighbour_sims.npy', mmap_mode='r')
         if eng.ranking['beta'] > 0:  # each tagged image's row lists the images it is a near neighbour of
             eng._votes = vote_matrix(eng._nb, eng._nbs, np.arange(len(eng._nb)), len(eng._nb), eng.ranking['k'])
@@ -528,7 +579,10 @@ def search(self:Engine, q:str, # a tag, a word or a phrase; normalised like tags
     mode_used = mode if words else 'tag'  # no word vector: fall back to the tag's images
     if mode_used == 'tag' and not len(rows) and note is None: note = f'no image is tagged {t!r}: try mode semantic or hybrid'
     votes = tag_votes(self._votes, rows) if self._votes is not None and len(rows) and words else None
-    ranked = rank(self.vi, v, rows, mode_used, tag_block=self._blocks.get(t), votes=votes, k=self.ranking['k'], beta=self.ranking['beta'])
+    if words and self.meta.get('untrained'):
+        note = ((note + '; ') if note else '') + ('no trained model yet: words are matched through the ImageNet classes the CNN sees in each image (ConSE); '
+                                                  f'tag images and run imgsearch-train {self.path} for better results')
+    ranked = rank(self.text_vi if words else self.vi, v, rows, mode_used, tag_block=self._blocks.get(t), votes=votes, k=self.ranking['k'], beta=self.ranking['beta'])
     return self._page(t, mode, ranked, k, offset, min_score, collapse, note, floor=self.ranking['min_score'])
 
 # %% ../nbs/08_search.ipynb #cf807c96

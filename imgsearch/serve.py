@@ -393,7 +393,7 @@ def serve(app, # from `create_app`
     _Gunicorn().run()
 
 @call_parse
-def imgsearch_serve(path:str, # a collection folder built by imgsearch-build and trained by imgsearch-train
+def imgsearch_serve(path:str, # a collection folder built by imgsearch-build (and trained by imgsearch-train: without, words go through ConSE)
                     host:str='127.0.0.1', # address to listen on (0.0.0.0 exposes the server to your network)
                     port:int=5000, # port to listen on
                     production:bool=False, # serve with gunicorn (several worker processes) instead of the development server

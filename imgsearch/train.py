@@ -207,7 +207,7 @@ def fit(data:MatchData, # the collection as arrays
     try:
         dev = pick_device(device); amp = _amp_dtype(amp, dev)
         pairs, val_rows, zs = training_sets(data, cfg)
-        if len(pairs) == 0: raise ValueError('no training pairs: no readable image has a tag with a word vector')
+        if len(pairs) == 0: raise ValueError('no training pairs: no readable image has a tag with a word vector; the collection can be searched without a model (imgsearch-serve)')
         seen = data.found & ~zs
         model, hist, best_ep = _train(data, cfg, pairs, val_rows, seen, dev, progress, amp, cfg.epochs, cfg.patience)
         ranking = tune_ranking(model, data, np.unique(pairs[:, 0]), val_rows, seen, dev)
