@@ -170,6 +170,7 @@ def imgsearch_build(source:str, # a `.jsonl` manifest, a seed-format folder (ima
               f"{u['retagged']} retagged; {u['images_computed']} images through the network, {u['images_copied']} copied; "
               f"{rep['images']} images, {rep['tags']} tags; {u['seconds']['total']:.1f} s")
         for d in u['failed'][:10]: print(f"  skipped {d['id']}: {d['reason']}")
+        if u.get('retrain'): print(u['retrain'] + ', e.g. ' + ', '.join(u['sample_not_learned'][:5]))
         return rep
     try:
         rep = build_collection(source, out, backbone=backbone, weights=weights, vectors=vectors, batch_size=batch_size,

@@ -211,11 +211,12 @@ def fit(data:MatchData, # the collection as arrays
         seen = data.found & ~zs
         model, hist, best_ep = _train(data, cfg, pairs, val_rows, seen, dev, progress, amp, cfg.epochs, cfg.patience)
         ranking = tune_ranking(model, data, np.unique(pairs[:, 0]), val_rows, seen, dev)
+        every = np.concatenate([pairs, _pairs_of(data, val_rows, seen)])
         if cfg.refit and len(val_rows) and best_ep:
-            every = np.concatenate([pairs, _pairs_of(data, val_rows, seen)])
             model, h2, _ = _train(data, cfg, every, np.zeros(0, np.int64), seen, dev, progress, amp, best_ep, 0)
             hist += [dict(h, phase='refit') for h in h2]
         model.zero_shot, model.ranking = [t for t, z in zip(data.tags, zs) if z], ranking
+        model.trained_tags = [data.tags[t] for t in np.unique((every if cfg.refit and len(val_rows) and best_ep else pairs)[:, 1])]
         return model, hist
     finally: torch.set_num_threads(old_threads)
 
@@ -304,7 +305,7 @@ def train_collection(path, # a folder written by `imgsearch-build`
     data = load_match_data(path)
     model, hist = fit(data, cfg, device, progress, **kw)
     out = path/'model'; out.mkdir(exist_ok=True)
-    meta = dict(data.meta, train=asdict(cfg), history=hist, zero_shot_tags=model.zero_shot, ranking=model.ranking,
+    meta = dict(data.meta, train=asdict(cfg), history=hist, zero_shot_tags=model.zero_shot, trained_tags=model.trained_tags, ranking=model.ranking,
                 best_val_map=max((h['val_map'] for h in hist if 'phase' not in h), default=float('nan')), seconds=round(time.time() - t0, 2))
     save_matcher(model, out/f'{name}.pt', **meta)
     save_json(hist, out/f'{name}.history.json')

@@ -10,10 +10,10 @@ __all__ = ['REMOVED', 'plan_update', 'apply_update', 'update_collection']
 # %% ../nbs/04a_update.ipynb #4d053aea
 import shutil, time
 from pathlib import Path
-import numpy as np
+import numpy as np, torch
 from .data import Collection, Item, save_json, load_json
 from .index import build_index
-from .text import build_text_features
+from .text import build_text_features, load_text_features
 from .image import embed_images, pick_device, load_backbone, load_image_features, feature_shards, skipped_entries, _shard_name, _write_shard
 from .build import open_source, content_table, load_content, save_content
 
@@ -142,6 +142,16 @@ def apply_update(out, # a built collection folder
                 seconds_network=round(t_net, 2), seconds=round(time.time() - t0, 2))
 
 # %% ../nbs/04a_update.ipynb #07cbd8c9
+def _not_learned(out, index, text):
+    "Tags with images and a word vector that the trained model never learned (none without a model, or one that does not record its tags)."
+    ck = out/'model'/'model.pt'
+    if not ck.is_file(): return []
+    known = torch.load(ck, map_location='cpu', weights_only=True).get('meta', {}).get('trained_tags')
+    if known is None: return []
+    tags, _, found = load_text_features(out/'text')
+    known = set(known)
+    return [t for t, f in zip(tags, found) if f and t not in known and index.count(t)]
+
 def update_collection(source, # the collection as it is now: a manifest, a folder, ... (see `imgsearch.build.open_source`) or a `Collection`
                       out, # the built collection folder to update
                       weights=None, # the backbone's weights file, when the build was given one
@@ -164,6 +174,7 @@ def update_collection(source, # the collection as it is now: a manifest, a folde
         from imgsearch.search import _project
         _project(out, coll, pick_device(device))  # the collection in hand: not read again
     t_proj = time.time() - t
+    new_tags = _not_learned(out, done['index'], done['text'])
     skipped = [d for d in done['skipped'].values() if d['reason'] != REMOVED]
     rep = load_json(out/'build.json')
     rep.update(source=str(source if not isinstance(source, Collection) else coll.name), images=coll.n_live, rows=len(coll),
@@ -176,7 +187,9 @@ def update_collection(source, # the collection as it is now: a manifest, a folde
                update=dict(added=plan['added'], removed=len(plan['removed']), revived=len(plan['revived']), retagged=plan['retagged'],
                            changed=sum(1 for r in plan['compute'] + list(plan['copy']) if r < plan['rows_before']),
                            images_computed=done['images_computed'], images_copied=done['images_copied'], failed=done['failed'],
-                           shards_rewritten=done['shards_rewritten'],
+                           shards_rewritten=done['shards_rewritten'], tags_not_learned=len(new_tags), sample_not_learned=new_tags[:20],
+                           retrain=(f'{len(new_tags)} tags are new to the trained model (searched by their word vector and their images until then): '
+                                    f'imgsearch-train {out} would learn them') if new_tags else None,
                            seconds=dict(plan=round(t_plan, 2), network=done['seconds_network'], apply=done['seconds'],
                                         projection=round(t_proj, 2), total=round(time.time() - t0, 2)),
                            finished=time.strftime('%Y-%m-%dT%H:%M:%S%z')))
