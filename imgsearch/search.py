@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-import faiss, numpy as np, torch
+import faiss, numpy as np, scipy.sparse as sp, torch
 from fastcore.basics import patch
 from PIL import Image, ImageOps
 from .data import Collection, atomic_write, file_sha256, load_json, normalise_tag, save_json
@@ -19,7 +19,7 @@ from .index import TagIndex
 from .text import embed_text, load_build_vectors, load_text_features, tag_words
 from .image import ImageError, _shard_name, _to_rgb, feature_shards, skipped_entries, load_backbone, load_image_features, load_pixels, pick_device
 from .model import load_matcher
-from .evidence import KS, nearest_evidence, vote_matrix, tag_votes, confidence, unit_rows
+from .evidence import KS, nearest_evidence, vote_matrix, confidence, unit_rows
 
 # %% auto #0
 __all__ = ['EXACT_MAX', 'EXACT_ROWS', 'MAX_RESULTS', 'BLOCKS', 'BLOCK_MIN', 'VectorIndex', 'synthetic_vectors', 'rank',
@@ -62,7 +62,8 @@ class VectorIndex:
                  valid, # [N] bool, False for the zero rows
                  index, # a FAISS inner-product index holding the valid rows with their row numbers as ids
                  info=None): # how the index was built
-        self.vectors, self.valid, self.index, self.info = vectors, valid, index, dict(info or {})
+        # plain ndarray views: still memory-mapped (shared by processes), without np.memmap's slow indexing
+        self.vectors, self.valid, self.index, self.info = np.asarray(vectors), np.asarray(valid), index, dict(info or {})
         self.n, self.dim = vectors.shape
         self.exact_rows = EXACT_ROWS
     @property
@@ -202,7 +203,7 @@ def rank(vi:VectorIndex, # the collection's vectors
          mode='hybrid', # 'tag', 'semantic' or 'hybrid'
          depth=MAX_RESULTS, # at most this many results
          tag_block=None, # (vectors, rows) of the tag's images stored contiguously (`save_tag_blocks`), instead of gathering `tag_rows`
-         votes=None, # (rows, votes) of the tag's nearest-tagged-image vote (`imgsearch.evidence.tag_votes`), or None
+         votes=None, # (rows, votes) of the tag's nearest-tagged-image vote (`Engine._tag_votes`), or None
          k=1, beta=0.): # the vote's weight: score = cosine + beta * vote / k
     "Ranked (scores, rows, is_tag) of a query: its tag matches, its nearest images, or (hybrid) every tag match first, then the others."
     none = (np.zeros(0, np.float32), np.zeros(0, np.int64))
@@ -218,10 +219,10 @@ def rank(vi:VectorIndex, # the collection's vectors
         else: sc, tr = none
         sc = fused(sc, tr); top = _topk(sc, depth); tag = sc[top], tr[top]
     if mode == 'tag': return tag[0], tag[1], np.ones(len(tag[1]), bool)
-    s, r = vi.search(q, depth + (len(tag[1]) if mode == 'hybrid' else 0))
+    s, r = vi.search(q, depth)  # the nearest `depth`: with the tag's rows left out, still enough for the rest of the list
     if len(vr):  # images with a vote may rank above the nearest ones: score them too
-        r = np.union1d(r, vr[vi.valid[vr]])
-        s = fused(np.einsum('ij,j->i', vi.vectors[r], np.asarray(q, np.float32)), r)
+        extra = vr[np.asarray(vi.valid[vr])]; extra = extra[~np.isin(extra, r)]
+        s = fused(np.concatenate([s, np.einsum('ij,j->i', vi.vectors[extra], np.asarray(q, np.float32))]), r := np.concatenate([r, extra]))
     if mode == 'hybrid' and len(tag[1]): keep = ~np.isin(r, tag[1]); s, r = s[keep], r[keep]
     top = _topk(s, depth - (len(tag[1]) if mode == 'hybrid' else 0))
     s, r = s[top], r[top]
@@ -471,6 +472,7 @@ class Engine:
         self.path, self.coll, self.index, self.model, self.meta, self.vi, self.device = path, coll, index, model, meta, vi, device
         tags, self._tvecs, found = text
         self._tags, self._found = list(tags), np.asarray(found, bool)  # the text stage's tag order, and which have a word vector
+        self._tag_col = {t: i for i, t in enumerate(self._tags)}
         self._tag_vec = {t: i for i, t in enumerate(tags) if found[i]}
         self.kv, self.kv_problem, self._bb, self._lock, self._blocks, self._votes = kv, kv_problem, None, threading.Lock(), {}, None
         self._nb = self._nbs = None  # each image's nearest tagged images (rows, cosines), from the search index
@@ -501,9 +503,25 @@ class Engine:
         if meta.get('untrained'): eng.text_vi = VectorIndex.load(out/'conse', man['conse']) if man.get('conse') else None
         else: eng._blocks = load_tag_blocks(out, eng.index, eng.vi.valid)
         eng._nb, eng._nbs = np.load(out/'neighbours.npy', mmap_mode='r'), np.load(out/'neighbour_sims.npy', mmap_mode='r')
-        if eng.ranking['beta'] > 0:  # each tagged image's row lists the images it is a near neighbour of
-            eng._votes = vote_matrix(eng._nb, eng._nbs, np.arange(len(eng._nb)), len(eng._nb), eng.ranking['k'])
+        if eng.ranking['beta'] > 0:  # column t: every image's vote for tag t, so a tag's votes are one slice
+            A = vote_matrix(eng._nb, eng._nbs, np.arange(len(eng._nb)), len(eng._nb), eng.ranking['k'])
+            eng._votes = (A.T @ eng._labels()).tocsc(); eng._votes.sort_indices()
         return eng
+
+    def _labels(self):
+        "Sparse [N, T]: which images carry which tags (columns in the text stage's order), built once."
+        if getattr(self, '_lab', None) is None:
+            col = {t: i for i, t in enumerate(self._tags)}
+            pairs = [(r, col[t]) for r, it in enumerate(self.coll) for t in it.tags if t in col]
+            i, j = np.array(pairs, np.int64).reshape(-1, 2).T
+            self._lab = sp.csr_matrix((np.ones(len(i), np.float32), (i, j)), shape=(self.n, len(self._tags)))
+        return self._lab
+    def _tag_votes(self, t):
+        "(rows, votes) of the images with a vote for tag `t` (rows ascending), or None."
+        c = self._tag_col.get(t) if self._votes is not None else None
+        if c is None: return None
+        lo, hi = self._votes.indptr[c], self._votes.indptr[c + 1]
+        return self._votes.indices[lo:hi].astype(np.int64), self._votes.data[lo:hi]
 
     @property
     def n(self): return len(self.coll)
@@ -578,7 +596,7 @@ def search(self:Engine, q:str, # a tag, a word or a phrase; normalised like tags
     if v is None: return Results(t, mode, 0, [], offset, k, note)
     mode_used = mode if words else 'tag'  # no word vector: fall back to the tag's images
     if mode_used == 'tag' and not len(rows) and note is None: note = f'no image is tagged {t!r}: try mode semantic or hybrid'
-    votes = tag_votes(self._votes, rows) if self._votes is not None and len(rows) and words else None
+    votes = self._tag_votes(t) if len(rows) and words else None
     if words and self.meta.get('untrained'):
         note = ((note + '; ') if note else '') + ('no trained model yet: words are matched through the ImageNet classes the CNN sees in each image (ConSE); '
                                                   f'tag images and run imgsearch-train {self.path} for better results')

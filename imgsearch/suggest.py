@@ -17,15 +17,7 @@ from .data import atomic_write
 from .evidence import confidence
 from .search import Engine
 
-# %% ../nbs/08a_suggest.ipynb #7ab8fba3
-def _labels(eng):
-    "Sparse [N, T]: which images carry which tags (in the text stage's order), built once per engine."
-    if getattr(eng, '_lab', None) is None:
-        pairs = [(r, eng._tag_vec[t]) for r, it in enumerate(eng.coll) for t in it.tags if t in eng._tag_vec]
-        i, j = np.array(pairs, np.int64).reshape(-1, 2).T
-        eng._lab = sp.csr_matrix((np.ones(len(i), np.float32), (i, j)), shape=(eng.n, len(eng._tags)))
-    return eng._lab
-
+# %% ../nbs/08a_suggest.ipynb #bb7b28d8
 def tag_scores(eng:Engine, # a loaded engine
                rows): # image rows
     "[len(rows), T] the engine's score of every tag (text stage order) for each image, as a tag query would score it; -inf without a word vector."
@@ -33,7 +25,7 @@ def tag_scores(eng:Engine, # a loaded engine
     S = np.asarray(eng.vi.vectors[rows]) @ eng._tag_proj.T
     k, beta = eng.ranking['k'], eng.ranking['beta']
     if beta and eng._nb is not None:
-        L, nb, sims = _labels(eng), np.asarray(eng._nb[rows, :k]), np.asarray(eng._nbs[rows, :k])
+        L, nb, sims = eng._labels(), np.asarray(eng._nb[rows, :k]), np.asarray(eng._nbs[rows, :k])
         for j in range(nb.shape[1]):  # each neighbour's tags, weighted by its cosine
             S += (sp.diags(np.where(nb[:, j] >= 0, sims[:, j], 0)) @ L[np.clip(nb[:, j], 0, None)]).toarray() * (beta / k)
     S[:, ~eng._found] = -np.inf
