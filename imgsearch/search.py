@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-import faiss, numpy as np, scipy.sparse as sp, torch
+import faiss, numpy as np, torch
 from fastcore.basics import patch
 from PIL import Image, ImageOps
 from .data import Collection, atomic_write, file_sha256, load_json, normalise_tag, save_json
@@ -19,7 +19,8 @@ from .index import TagIndex
 from .text import embed_text, load_build_vectors, load_text_features, tag_words
 from .image import ImageError, _shard_name, _to_rgb, feature_shards, skipped_entries, load_backbone, load_image_features, load_pixels, pick_device
 from .model import load_matcher
-from .evidence import KS, nearest_evidence, vote_matrix, confidence, unit_rows
+from .evidence import KS, nearest_evidence, vote_matrix, confidence, unit_rows, label_matrix
+from .zeroshot import conse_images
 
 # %% auto #0
 __all__ = ['EXACT_MAX', 'EXACT_ROWS', 'MAX_RESULTS', 'BLOCKS', 'BLOCK_MIN', 'VectorIndex', 'synthetic_vectors', 'rank',
@@ -347,6 +348,10 @@ def load_tag_blocks(out, # the search index folder
 
 def _rows_of(shards, size, n): return np.concatenate([np.arange(s * size, min(s * size + size, n)) for s in shards] or [np.zeros(0, int)]).astype(np.int64)
 
+def _features_stamp(img, m): # the image stage folder and its manifest
+    "What the stored features depend on: their settings and every shard's stamp."
+    return hashlib.sha256('\n'.join([_feature_settings(m)] + _shard_stamps(img, m)).encode()).hexdigest()
+
 def _image_manifest(img, coll):
     "The image stage's manifest, checked complete and built for `coll`."
     m = load_json(img/'manifest.json')
@@ -362,7 +367,7 @@ def _project(path, coll, device, kv=None):
     m = _image_manifest(img, coll)
     shards, settings = _shard_stamps(img, m), _feature_settings(m)
     want = dict(checkpoint_sha256=file_sha256(ck), collection_fingerprint=coll.fingerprint(), rows=len(coll),
-                features=hashlib.sha256('\n'.join([settings] + shards).encode()).hexdigest(), tags=file_sha256(path/'tag2picid.json'))
+                features=_features_stamp(img, m), tags=file_sha256(path/'tag2picid.json'))
     with _locked(out):
         man = None
         if (out/'manifest.json').is_file() and all((out/f).is_file() for f in ('vectors.npy', 'valid.npy', 'index.faiss', 'neighbours.npy', 'neighbour_sims.npy', BLOCKS + '/blocks.json')):
@@ -422,8 +427,7 @@ def _index_untrained(path, coll, kv):
     out, img = path/'model'/'index', path/'image'
     m = _image_manifest(img, coll)
     want = dict(checkpoint_sha256='untrained', collection_fingerprint=coll.fingerprint(), rows=len(coll),
-                features=hashlib.sha256('\n'.join([_feature_settings(m)] + _shard_stamps(img, m)).encode()).hexdigest(),
-                tags=file_sha256(path/'tag2picid.json'), words=file_sha256(path/'text'/'manifest.json'))
+                features=_features_stamp(img, m), tags=file_sha256(path/'tag2picid.json'), words=file_sha256(path/'text'/'manifest.json'))
     with _locked(out):
         if (out/'manifest.json').is_file() and all(load_json(out/'manifest.json').get(k) == v for k, v in want.items()): return out, load_json(out/'manifest.json')
         t0, n = time.time(), len(coll)
@@ -435,11 +439,7 @@ def _index_untrained(path, coll, kv):
         vi = VectorIndex.build(vecs); vi.save(out)
         words = None
         if kv is not None:  # ConSE: each image as the word vectors of its likeliest ImageNet classes
-            from imgsearch.evaluate import conse_vectors, imagenet_probs, imagenet_class_vectors
-            cv, cf = imagenet_class_vectors(kv)
-            cs = np.zeros((n, kv.vector_size), np.float32)
-            for lo in range(0, n, 8192): cs[lo:lo + 8192] = conse_vectors(imagenet_probs(feats[lo:lo + 8192], m['backbone']), cv, cf)
-            cs[~valid] = 0
+            cs = conse_images(feats, m['backbone'], kv); cs[~valid] = 0
             words = VectorIndex.build(cs); words.save(out/'conse')
         save_neighbours(out, coll, img, valid)
         man = dict(stage='search-index', **want, untrained=True, dim=int(vecs.shape[1]), valid=int(valid.sum()), index=vi.info,
@@ -505,17 +505,10 @@ class Engine:
         eng._nb, eng._nbs = np.load(out/'neighbours.npy', mmap_mode='r'), np.load(out/'neighbour_sims.npy', mmap_mode='r')
         if eng.ranking['beta'] > 0:  # column t: every image's vote for tag t, so a tag's votes are one slice
             A = vote_matrix(eng._nb, eng._nbs, np.arange(len(eng._nb)), len(eng._nb), eng.ranking['k'])
-            eng._votes = (A.T @ eng._labels()).tocsc(); eng._votes.sort_indices()
+            labels = label_matrix([[eng._tag_col[t] for t in it.tags if t in eng._tag_col] for it in coll], len(eng._tags))
+            eng._votes = (A.T @ labels).tocsc(); eng._votes.sort_indices()
         return eng
 
-    def _labels(self):
-        "Sparse [N, T]: which images carry which tags (columns in the text stage's order), built once."
-        if getattr(self, '_lab', None) is None:
-            col = {t: i for i, t in enumerate(self._tags)}
-            pairs = [(r, col[t]) for r, it in enumerate(self.coll) for t in it.tags if t in col]
-            i, j = np.array(pairs, np.int64).reshape(-1, 2).T
-            self._lab = sp.csr_matrix((np.ones(len(i), np.float32), (i, j)), shape=(self.n, len(self._tags)))
-        return self._lab
     def _tag_votes(self, t):
         "(rows, votes) of the images with a vote for tag `t` (rows ascending), or None."
         c = self._tag_col.get(t) if self._votes is not None else None

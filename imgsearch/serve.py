@@ -104,11 +104,8 @@ def _int(name, default, lo, hi):
 _YES, _NO = ('1', 'true', 'yes', 'on'), ('0', 'false', 'no', 'off')
 def _filters():
     "`min_score` (a number; absent: the engine's calibrated default) and `collapse` (1 or 0) from the query string, for the engine."
-    out, v, c = {}, request.args.get('min_score', '').strip(), request.args.get('collapse', '').strip().lower()
-    if v:
-        try: out['min_score'] = float(v)
-        except ValueError: _bad(f'min_score must be a number, got {v[:20]!r}')
-        if not math.isfinite(out['min_score']): _bad(f'min_score must be a finite number, got {v[:20]!r}')
+    out, v, c = {}, _float('min_score', None, -math.inf, math.inf), request.args.get('collapse', '').strip().lower()
+    if v is not None: out['min_score'] = v
     if c:
         if c not in _YES + _NO: _bad(f'collapse must be 1 or 0, got {c[:20]!r}')
         out['collapse'] = c in _YES
@@ -122,6 +119,7 @@ def _float(name, default, lo, hi):
     if v == '': return default
     try: x = float(v)
     except ValueError: _bad(f'{name} must be a number, got {v[:20]!r}')
+    if not math.isfinite(x): _bad(f'{name} must be a finite number, got {v[:20]!r}')
     if not lo <= x <= hi: _bad(f'{name} must be between {lo:g} and {hi:g}, got {v[:20]}')
     return x
 

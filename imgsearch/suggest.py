@@ -10,7 +10,7 @@ __all__ = ['tag_scores', 'suggest_tags', 'suggest_collection', 'imgsearch_sugges
 # %% ../nbs/08a_suggest.ipynb #ca920b75
 import sys
 from pathlib import Path
-import numpy as np, scipy.sparse as sp
+import numpy as np
 from fastcore.basics import patch
 from fastcore.script import call_parse
 from .data import atomic_write
@@ -23,11 +23,9 @@ def tag_scores(eng:Engine, # a loaded engine
     "[len(rows), T] the engine's score of every tag (text stage order) for each image, as a tag query would score it; -inf without a word vector."
     rows = np.asarray(rows, np.int64)
     S = np.asarray(eng.vi.vectors[rows]) @ eng._tag_proj.T
-    k, beta = eng.ranking['k'], eng.ranking['beta']
-    if beta and eng._nb is not None:
-        L, nb, sims = eng._labels(), np.asarray(eng._nb[rows, :k]), np.asarray(eng._nbs[rows, :k])
-        for j in range(nb.shape[1]):  # each neighbour's tags, weighted by its cosine
-            S += (sp.diags(np.where(nb[:, j] >= 0, sims[:, j], 0)) @ L[np.clip(nb[:, j], 0, None)]).toarray() * (beta / k)
+    if eng._votes is not None:  # the engine's votes, [N, T] by tag; by image here, built once
+        if getattr(eng, '_votes_by_row', None) is None: eng._votes_by_row = eng._votes.tocsr()
+        S += eng._votes_by_row[rows].toarray() * (eng.ranking['beta'] / eng.ranking['k'])
     S[:, ~eng._found] = -np.inf
     return S
 
@@ -58,7 +56,17 @@ def suggest(self:Engine, id:str, n:int=5, min_confidence:float=0.): # as in `sug
     "An image's own tags and the `n` tags the engine would add (`suggest_tags`)."
     return suggest_tags(self, id, n, min_confidence)
 
-# %% ../nbs/08a_suggest.ipynb #116e50fb
+# %% ../nbs/08a_suggest.ipynb #7208b927
+def _write_suggestions(eng, f, n, min_confidence, untagged, batch):
+    "One JSON line per readable image to the text file `f`; returns the count."
+    import json
+    rows = np.flatnonzero(np.asarray(eng.vi.valid) & np.array([not it.removed and (not untagged or not it.tags) for it in eng.coll], bool))
+    for lo in range(0, len(rows), batch):
+        part = rows[lo:lo + batch]
+        for r, sug in zip(part, _suggestions(eng, part, n, min_confidence)):
+            f.write(json.dumps(dict(id=eng.coll[r].id, tags=list(eng.coll[r].tags), suggested=sug), ensure_ascii=False) + '\n')
+    return len(rows)
+
 def suggest_collection(path, # a built and trained collection folder
                        out=None, # JSONL file to write (default: DIR/suggestions.jsonl)
                        n:int=5, # suggested tags per image
@@ -66,16 +74,9 @@ def suggest_collection(path, # a built and trained collection folder
                        untagged:bool=False, # only the images without tags
                        batch:int=1024): # images scored at once
     "Write one JSON line per readable image: its id, its tags and its suggested tags with their confidence; returns the file and the count."
-    import json
-    eng = Engine.load(path)
-    out = Path(out) if out else Path(path)/'suggestions.jsonl'
-    rows = np.flatnonzero(np.asarray(eng.vi.valid) & np.array([not it.removed and (not untagged or not it.tags) for it in eng.coll], bool))
-    with atomic_write(out) as f:
-        for lo in range(0, len(rows), batch):
-            part = rows[lo:lo + batch]
-            for r, sug in zip(part, _suggestions(eng, part, n, min_confidence)):
-                f.write(json.dumps(dict(id=eng.coll[r].id, tags=list(eng.coll[r].tags), suggested=sug), ensure_ascii=False) + '\n')
-    return out, len(rows)
+    eng, out = Engine.load(path), Path(out) if out else Path(path)/'suggestions.jsonl'
+    with atomic_write(out) as f: count = _write_suggestions(eng, f, n, min_confidence, untagged, batch)
+    return out, count
 
 @call_parse
 def imgsearch_suggest(path:str, # a folder built by imgsearch-build and trained by imgsearch-train
@@ -85,12 +86,7 @@ def imgsearch_suggest(path:str, # a folder built by imgsearch-build and trained 
                       untagged:bool=False): # only the images without tags
     "Suggest tags for every image of a collection, with calibrated confidences, as JSON lines."
     try:
-        if out == '-':
-            import tempfile, os
-            fd, tmp = tempfile.mkstemp(suffix='.jsonl'); os.close(fd)
-            try: suggest_collection(path, tmp, n, min_confidence, untagged); sys.stdout.write(Path(tmp).read_text(encoding='utf-8'))
-            finally: os.unlink(tmp)
-            return
+        if out == '-': _write_suggestions(Engine.load(path), sys.stdout, n, min_confidence, untagged, 1024); return
         f, count = suggest_collection(path, out, n, min_confidence, untagged)
     except (FileNotFoundError, ValueError) as e: sys.exit(f'imgsearch-suggest: {e}')
     print(f'suggested tags for {count} images: {f}')

@@ -21,7 +21,7 @@ from .text import load_text_features
 from .image import load_image_features, pick_device
 from .model import MatchConfig, MatchNet, pair_hinge_loss, seed_loss, save_matcher
 from .metrics import ranking_metrics, summarise
-from .evidence import KS, nearest_evidence, knn_votes, fit_fusion, fuse, fit_confidence, score_for
+from .evidence import KS, nearest_evidence, knn_votes, fit_fusion, fuse, fit_confidence, score_for, compact_neighbours
 
 # %% ../nbs/06_train.ipynb #99dd27ef
 def zero_shot_tags(tags, # tag terms
@@ -179,8 +179,7 @@ def tune_ranking(model, data, # a trained model and its collection
     if not len(val_rows) or not len(tids): return dict(k=10, beta=0., knn_k=10, min_score=0., confidence=None, validated=False)
     cos = (embed_rows(model, data, val_rows, device) @ model.embed_texts(torch.as_tensor(data.vecs[tids], device=device)).cpu().T).numpy()
     nb, sims = nearest_evidence(data.feats, val_rows, np.asarray(evidence), k=max(KS))
-    u = np.unique(nb[nb >= 0])  # only the neighbours' tags are needed
-    nb = np.where(nb >= 0, np.searchsorted(u, nb), -1)
+    u, nb = compact_neighbours(nb)  # only the neighbours' tags are needed
     labels, rel = data.relevance(u, tids), data.relevance(val_rows, tids)
     r = fit_fusion(cos, nb, sims, labels, rel)
     fused = fuse(cos, knn_votes(nb, sims, labels, r['k']), r['k'], r['beta'])
