@@ -3,9 +3,13 @@ directives (`#| eval: false`, `tst_flags`, `skip_exec`) keep their meaning.
 
 Cells flagged with a `[tool.nbdev] tst_flags` flag (`slow`, `cuda`) are skipped unless the flag
 is listed in the environment variable `IMGSEARCH_TEST_FLAGS` (e.g. `IMGSEARCH_TEST_FLAGS=slow`)."""
-import io, os, contextlib
+import io, os, contextlib, tempfile
 from pathlib import Path
 import pytest
+
+def pytest_configure(config):
+    "One sample collection per test run: the notebooks that call `build_sample()` share it (the first one builds it)."
+    os.environ.setdefault('IMGSEARCH_SAMPLE', tempfile.mkdtemp(prefix='imgsearch-sample-'))
 
 def pytest_collect_file(parent, file_path):
     if file_path.suffix == '.ipynb' and not file_path.name.startswith('_') and '.ipynb_checkpoints' not in file_path.parts:

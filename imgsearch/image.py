@@ -6,7 +6,7 @@ Docs: https://imgsearch.github.io/imgsearch/image.html.md"""
 
 # %% ../nbs/03_image.ipynb #4ae7d402
 from __future__ import annotations
-import dataclasses, importlib.util, io, json, math, os, re, time, warnings
+import dataclasses, functools, importlib.util, io, json, math, os, re, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from torchvision.io import decode_image, ImageReadMode
 from torchvision.transforms.v2 import functional as TF
 from tqdm.auto import tqdm
 
-from .data import atomic_write, file_sha256, save_json, load_json
+from .data import atomic_write, die_with_parent, file_sha256, save_json, load_json
 
 # %% auto #0
 __all__ = ['pick_device', 'ImageError', 'load_image', 'load_pixels', 'Backbone', 'default_onnx_cache', 'load_backbone',
@@ -451,7 +451,8 @@ def embed_images(coll, # `imgsearch.data.Collection`: items with `.id` and absol
         if in_workers: ds = _Embedded(paths, bb, max_pixels, wthreads)
         else: ds = _Rows(paths, bb.crop, bb.preprocessing.get('jpeg_draft'), max_pixels)
         dl = torch.utils.data.DataLoader(ds, batch_sampler=batches, num_workers=nw, collate_fn=_as_is if in_workers else None,
-                                         pin_memory=dev.type == 'cuda', prefetch_factor=4 if nw else None)
+                                         pin_memory=dev.type == 'cuda', prefetch_factor=4 if nw else None,
+                                         worker_init_fn=functools.partial(die_with_parent, os.getpid()) if nw else None)  # no orphans after a kill -9
         cur, buf, skipped = None, None, []
         with tqdm(total=n_todo, unit='img', disable=not progress, desc=f'image features ({bb.name})') as bar:
             for x, rows, reasons in dl:
@@ -509,7 +510,7 @@ def load_image_features(out, # folder written by `embed_images`
                        ) -> tuple[np.ndarray, np.ndarray]:
     "Features [N, dim] (one row per collection row) and a bool mask of the rows that hold an image's features."
     out = Path(out); mf = out/'manifest.json'
-    if not mf.is_file(): raise FileNotFoundError(f'no image features in {out} (manifest.json missing): run embed_images first')
+    if not mf.is_file(): raise FileNotFoundError(f'no image features in {out} (manifest.json missing): build them first (imgsearch-build, or embed_images from Python)')
     m = load_json(mf)
     if not m.get('complete'): raise ValueError(f'image features in {out} are incomplete: run embed_images again to finish the build')
     if backbone is not None and m['backbone'] != backbone:

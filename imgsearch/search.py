@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import faiss, numpy as np, torch
 from fastcore.basics import patch
 from PIL import Image, ImageOps
-from .data import Collection, atomic_write, file_sha256, load_json, normalise_tag, save_json
+from .data import Collection, atomic_write, file_sha256, load_json, normalise_tag, save_json, writer_lock
 from .index import TagIndex
 from .text import embed_text, load_build_vectors, load_text_features, tag_words
 from .image import ImageError, _shard_name, _to_rgb, feature_shards, skipped_entries, load_backbone, load_image_features, load_pixels, pick_device
@@ -23,9 +23,9 @@ from .evidence import KS, nearest_evidence, vote_matrix, confidence, unit_rows, 
 from .zeroshot import conse_images
 
 # %% auto #0
-__all__ = ['EXACT_MAX', 'EXACT_ROWS', 'MAX_RESULTS', 'BLOCKS', 'BLOCK_MIN', 'VectorIndex', 'synthetic_vectors', 'rank',
-           'collapse_rows', 'Hit', 'Results', 'save_tag_blocks', 'load_tag_blocks', 'save_neighbours', 'RawMatcher',
-           'project_collection', 'Engine']
+__all__ = ['EXACT_MAX', 'EXACT_ROWS', 'MAX_RESULTS', 'INDEX_LOCK_WAIT', 'BLOCKS', 'BLOCK_MIN', 'VectorIndex', 'synthetic_vectors',
+           'rank', 'collapse_rows', 'Hit', 'Results', 'save_tag_blocks', 'load_tag_blocks', 'save_neighbours',
+           'RawMatcher', 'project_collection', 'Engine']
 
 # %% ../nbs/08_search.ipynb #ba25e8d8
 EXACT_MAX = 100_000 # up to this many vectors the index is exact
@@ -280,14 +280,17 @@ def _shard_stamps(img, m): # the image stage folder and its manifest
 def _feature_settings(m): # the image stage's manifest
     return hashlib.sha256('\n'.join(str(m.get(k)) for k in ('backbone', 'weights_sha256', 'dtype', 'dim', 'shard_size')).encode()).hexdigest()
 
-@contextmanager
-def _locked(folder):
-    "An exclusive lock on `folder` (POSIX; no lock where fcntl is missing)."
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder/'.lock', 'a') as f:
-        try: import fcntl; fcntl.flock(f, fcntl.LOCK_EX)
-        except ImportError: pass
-        yield
+INDEX_LOCK_WAIT = 60. # seconds a search index writer waits for another writer of the folder (a build, a training, another server) before giving up
+
+def _locked(path): # a built collection folder
+    "The folder's one-writer lock (`imgsearch.data.writer_lock`), waiting up to `INDEX_LOCK_WAIT` seconds for another writer."
+    return writer_lock(path, wait=INDEX_LOCK_WAIT)
+
+def _current(out, want, files=()): # the search index folder, what it must have been built from, the files it must hold
+    "The search index's manifest when it is complete and up to date, else None."
+    if not (out/'manifest.json').is_file() or not all((out/f).is_file() for f in files): return None
+    man = load_json(out/'manifest.json')
+    return man if all(man.get(k) == v for k, v in want.items()) else None
 
 def _word_vectors(path, coll):
     "The build's word vectors (loaded once per process), or None with the reason."
@@ -368,11 +371,11 @@ def _project(path, coll, device, kv=None):
     shards, settings = _shard_stamps(img, m), _feature_settings(m)
     want = dict(checkpoint_sha256=file_sha256(ck), collection_fingerprint=coll.fingerprint(), rows=len(coll),
                 features=_features_stamp(img, m), tags=file_sha256(path/'tag2picid.json'))
-    with _locked(out):
-        man = None
-        if (out/'manifest.json').is_file() and all((out/f).is_file() for f in ('vectors.npy', 'valid.npy', 'index.faiss', 'neighbours.npy', 'neighbour_sims.npy', BLOCKS + '/blocks.json')):
-            man = load_json(out/'manifest.json')
-            if all(man.get(k) == v for k, v in want.items()): return out, man
+    files = ('vectors.npy', 'valid.npy', 'index.faiss', 'neighbours.npy', 'neighbour_sims.npy', BLOCKS + '/blocks.json')
+    if (man := _current(out, want, files)) is not None: return out, man  # up to date: read without the lock
+    with _locked(path):
+        if (man := _current(out, want, files)) is not None: return out, man  # another writer made it while this one waited
+        man = _current(out, {}, files)
         t0, dev, n, size = time.time(), pick_device(device), len(coll), m['shard_size']
         model, _ = load_matcher(ck, dev)
         valid = _valid_rows(img, n)
@@ -428,8 +431,9 @@ def _index_untrained(path, coll, kv):
     m = _image_manifest(img, coll)
     want = dict(checkpoint_sha256='untrained', collection_fingerprint=coll.fingerprint(), rows=len(coll),
                 features=_features_stamp(img, m), tags=file_sha256(path/'tag2picid.json'), words=file_sha256(path/'text'/'manifest.json'))
-    with _locked(out):
-        if (out/'manifest.json').is_file() and all(load_json(out/'manifest.json').get(k) == v for k, v in want.items()): return out, load_json(out/'manifest.json')
+    if (man := _current(out, want)) is not None: return out, man  # up to date: read without the lock
+    with _locked(path):
+        if (man := _current(out, want)) is not None: return out, man
         t0, n = time.time(), len(coll)
         feats, _ = load_image_features(img, coll, memory_map=True)
         valid = _valid_rows(img, n)
@@ -479,9 +483,9 @@ class Engine:
         self.text_vi = vi  # what word queries search: the same vectors once trained, ConSE vectors before
         self.ranking = dict(dict(k=10, beta=0., min_score=0.), **meta.get('ranking', {}))  # chosen on validation by imgsearch-train
         with torch.inference_mode(), _torch_threads(1):  # every tag's query vector, once: a tag query skips the text tower
-            self._tag_proj = np.concatenate([np.zeros((0, model.cfg.dim), np.float32)] + [
+            self._tag_proj = np.concatenate([  # (one empty chunk without tags: the tower says how wide its output is)
                 model.embed_texts(torch.as_tensor(self._tvecs[i:i + 4096], device=device)).float().cpu().numpy()
-                for i in range(0, len(self._tvecs), 4096)])
+                for i in range(0, max(len(self._tvecs), 1), 4096)])
 
     @classmethod
     def load(cls, path, # a folder built by imgsearch-build and trained by imgsearch-train

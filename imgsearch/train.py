@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np, torch
 from fastcore.script import call_parse
 from tqdm.auto import tqdm
-from .data import Collection, split_of, save_json, load_json, atomic_write
+from .data import Collection, split_of, save_json, load_json, atomic_write, FolderBusy, writer_lock
 from .text import load_text_features
 from .image import load_image_features, pick_device
 from .model import MatchConfig, MatchNet, pair_hinge_loss, seed_loss, save_matcher
@@ -301,15 +301,17 @@ def train_collection(path, # a folder written by `imgsearch-build`
                      **kw): # `fit`'s `amp` and `threads`
     "Train on a built collection and save the checkpoint, history and curve under DIR/model/."
     path = Path(path); t0 = time.time()
-    data = load_match_data(path)
-    model, hist = fit(data, cfg, device, progress, **kw)
-    out = path/'model'; out.mkdir(exist_ok=True)
-    meta = dict(data.meta, train=asdict(cfg), history=hist, zero_shot_tags=model.zero_shot, trained_tags=model.trained_tags, ranking=model.ranking,
-                best_val_map=max((h['val_map'] for h in hist if 'phase' not in h), default=float('nan')), seconds=round(time.time() - t0, 2))
-    save_matcher(model, out/f'{name}.pt', **meta)
-    save_json(hist, out/f'{name}.history.json')
-    plot_history(hist, out/f'{name}.curve.png', title=f'{path.name}: {name}')
-    return model, meta
+    if not (path/'collection.jsonl').is_file(): raise FileNotFoundError(f'{path} is not a built collection: collection.jsonl is missing; run imgsearch-build first')
+    with writer_lock(path):  # one writer per folder: not while a build or an update changes it
+        data = load_match_data(path)
+        model, hist = fit(data, cfg, device, progress, **kw)
+        out = path/'model'; out.mkdir(exist_ok=True)
+        meta = dict(data.meta, train=asdict(cfg), history=hist, zero_shot_tags=model.zero_shot, trained_tags=model.trained_tags, ranking=model.ranking,
+                    best_val_map=max((h['val_map'] for h in hist if 'phase' not in h), default=float('nan')), seconds=round(time.time() - t0, 2))
+        save_matcher(model, out/f'{name}.pt', **meta)
+        save_json(hist, out/f'{name}.history.json')
+        plot_history(hist, out/f'{name}.curve.png', title=f'{path.name}: {name}')
+        return model, meta
 
 # %% ../nbs/06_train.ipynb #c8efaedb
 @call_parse
@@ -326,7 +328,7 @@ def imgsearch_train(path:str, # a folder written by imgsearch-build
     "Train the image-text matching model of a built collection."
     cfg = replace(SEED_FAITHFUL, seed=seed) if seed_faithful else TrainConfig(loss=loss, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
     try: model, meta = train_collection(path, cfg, 'seed' if seed_faithful else 'model', device, not quiet, threads=threads)
-    except (FileNotFoundError, ValueError) as e: sys.exit(f'imgsearch-train: {e}')
+    except (FileNotFoundError, ValueError, FolderBusy) as e: sys.exit(f'imgsearch-train: {e}')
     h = meta['history']
     sel, re = [x for x in h if 'phase' not in x], [x for x in h if 'phase' in x]
     print(f"trained {len(sel)} epochs in {meta['seconds']:.1f}s: loss {sel[0]['loss']:.4f} -> {sel[-1]['loss']:.4f}, "

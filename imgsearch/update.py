@@ -11,11 +11,11 @@ __all__ = ['REMOVED', 'plan_update', 'apply_update', 'update_collection']
 import shutil, time
 from pathlib import Path
 import numpy as np, torch
-from .data import Collection, Item, save_json, load_json
+from .data import Collection, Item, save_json, load_json, writer_lock
 from .index import build_index
 from .text import build_text_features, load_text_features
 from .image import embed_images, pick_device, load_backbone, load_image_features, feature_shards, skipped_entries, _shard_name, _write_shard
-from .build import open_source, content_table, load_content, save_content
+from .build import open_source, check_not_empty, content_table, load_content, save_content
 
 # %% ../nbs/04a_update.ipynb #172a7654
 REMOVED = 'removed from the collection'
@@ -157,41 +157,46 @@ def update_collection(source, # the collection as it is now: a manifest, a folde
                       weights=None, # the backbone's weights file, when the build was given one
                       batch_size=32, workers=None, device=None, runtime='auto', # as for `imgsearch.image.embed_images`
                       project=True, # refresh the search index when the folder holds a trained model
-                      progress=True): # show progress bars
+                      progress=True, # show progress bars
+                      images_anywhere=None): # a manifest's images may lie outside its folder; None: as the build in `out` was told
     "Bring the build in `out` up to date with `source`: features for new images only, tags and indexes refreshed; returns the report."
     t0, out = time.time(), Path(out)
-    for f in ('collection.jsonl', 'build.json', 'image/manifest.json', 'text/manifest.json'):
-        if not (out/f).is_file(): raise FileNotFoundError(f'{out} holds no finished build ({f} is missing): build it first with imgsearch-build SOURCE --out {out}')
-    m = load_json(out/'image'/'manifest.json')
-    if not m.get('complete') and not m.get('update_to'):
-        raise ValueError(f'the build in {out} is unfinished: run the imgsearch-build command that started it again to finish it, then update')
-    new = source if isinstance(source, Collection) else open_source(source)
-    plan = plan_update(out, new, progress=progress)
-    t_plan = time.time() - t0
-    done = apply_update(out, plan, weights, batch_size, workers, device, runtime, progress)
-    coll, t = done['coll'], time.time()
-    if project and (out/'model'/'model.pt').is_file():
-        from imgsearch.search import _project
-        _project(out, coll, pick_device(device))  # the collection in hand: not read again
-    t_proj = time.time() - t
-    new_tags = _not_learned(out, done['index'], done['text'])
-    skipped = [d for d in done['skipped'].values() if d['reason'] != REMOVED]
-    rep = load_json(out/'build.json')
-    rep.update(source=str(source if not isinstance(source, Collection) else coll.name), images=coll.n_live, rows=len(coll),
-               images_embedded=coll.n_live - len(skipped), images_skipped=len(skipped),
-               images_without_tags=sum(1 for it in coll if not it.tags and not it.removed), tags=done['index'].n_tags,
-               postings=done['index'].n_postings, splits={s: int(((coll.splits() == s) & [not it.removed for it in coll]).sum()) for s in ('train', 'test')},
-               reader_problems=coll.problems, skipped=skipped,
-               text=dict(rep.get('text', {}), tags=done['text']['n_tags'], tags_without_vector=done['text']['n_oov'],
-                         sample_without_vector=done['text'].get('oov', [])[:50]),
-               update=dict(added=plan['added'], removed=len(plan['removed']), revived=len(plan['revived']), retagged=plan['retagged'],
-                           changed=sum(1 for r in plan['compute'] + list(plan['copy']) if r < plan['rows_before']),
-                           images_computed=done['images_computed'], images_copied=done['images_copied'], failed=done['failed'],
-                           shards_rewritten=done['shards_rewritten'], tags_not_learned=len(new_tags), sample_not_learned=new_tags[:20],
-                           retrain=(f'{len(new_tags)} tags are new to the trained model (searched by their word vector and their images until then): '
-                                    f'imgsearch-train {out} would learn them') if new_tags else None,
-                           seconds=dict(plan=round(t_plan, 2), network=done['seconds_network'], apply=done['seconds'],
-                                        projection=round(t_proj, 2), total=round(time.time() - t0, 2)),
-                           finished=time.strftime('%Y-%m-%dT%H:%M:%S%z')))
-    save_json(rep, out/'build.json')  # last: a server watching build.json reloads now (see `imgsearch.serve`)
-    return rep
+    with writer_lock(out):  # one writer per folder, for the whole update
+        for f in ('collection.jsonl', 'build.json', 'image/manifest.json', 'text/manifest.json'):
+            if not (out/f).is_file(): raise FileNotFoundError(f'{out} holds no finished build ({f} is missing): build it first with imgsearch-build SOURCE --out {out}')
+        m = load_json(out/'image'/'manifest.json')
+        if not m.get('complete') and not m.get('update_to'):
+            raise ValueError(f'the build in {out} is unfinished: run the imgsearch-build command that started it again to finish it, then update')
+        if images_anywhere is None: images_anywhere = bool(load_json(out/'build.json').get('images_anywhere', False))
+        new = source if isinstance(source, Collection) else open_source(source, images_anywhere)
+        check_not_empty(new, source)  # an empty source would remove every image
+        plan = plan_update(out, new, progress=progress)
+        t_plan = time.time() - t0
+        done = apply_update(out, plan, weights, batch_size, workers, device, runtime, progress)
+        coll, t = done['coll'], time.time()
+        if project and (out/'model'/'model.pt').is_file():
+            from imgsearch.search import _project
+            _project(out, coll, pick_device(device))  # the collection in hand: not read again
+        t_proj = time.time() - t
+        new_tags = _not_learned(out, done['index'], done['text'])
+        skipped = [d for d in done['skipped'].values() if d['reason'] != REMOVED]
+        rep = load_json(out/'build.json')
+        rep.update(source=str(source if not isinstance(source, Collection) else coll.name), images=coll.n_live, rows=len(coll),
+                   images_embedded=coll.n_live - len(skipped), images_skipped=len(skipped),
+                   images_without_tags=sum(1 for it in coll if not it.tags and not it.removed), tags=done['index'].n_tags,
+                   postings=done['index'].n_postings, splits={s: int(((coll.splits() == s) & [not it.removed for it in coll]).sum()) for s in ('train', 'test')},
+                   root=str(Path(coll.root).resolve()) if coll.root else None, images_anywhere=bool(images_anywhere),
+                   reader_problems=coll.problems, skipped=skipped,
+                   text=dict(rep.get('text', {}), tags=done['text']['n_tags'], tags_without_vector=done['text']['n_oov'],
+                             sample_without_vector=done['text'].get('oov', [])[:50]),
+                   update=dict(added=plan['added'], removed=len(plan['removed']), revived=len(plan['revived']), retagged=plan['retagged'],
+                               changed=sum(1 for r in plan['compute'] + list(plan['copy']) if r < plan['rows_before']),
+                               images_computed=done['images_computed'], images_copied=done['images_copied'], failed=done['failed'],
+                               shards_rewritten=done['shards_rewritten'], tags_not_learned=len(new_tags), sample_not_learned=new_tags[:20],
+                               retrain=(f'{len(new_tags)} tags are new to the trained model (searched by their word vector and their images until then): '
+                                        f'imgsearch-train {out} would learn them') if new_tags else None,
+                               seconds=dict(plan=round(t_plan, 2), network=done['seconds_network'], apply=done['seconds'],
+                                            projection=round(t_proj, 2), total=round(time.time() - t0, 2)),
+                               finished=time.strftime('%Y-%m-%dT%H:%M:%S%z')))
+        save_json(rep, out/'build.json')  # last: a server watching build.json reloads now (see `imgsearch.serve`)
+        return rep
