@@ -11,7 +11,7 @@ __all__ = ['COLUMNS', 'MIN_QUERIES', 'COLUMN_NOTES', 'RANKER_NOTES', 'random_sco
            'evaluate_collection', 'imgsearch_eval', 'build_sample', 'show_queries']
 
 # %% ../nbs/07_evaluate.ipynb #0840b304
-import sys, time
+import os, sys, tempfile, time
 from dataclasses import replace
 from pathlib import Path
 import numpy as np, torch
@@ -355,13 +355,13 @@ def imgsearch_eval(path:str, # a folder written by imgsearch-build
     return rep
 
 # %% ../nbs/07_evaluate.ipynb #e0b1bcc1
-def build_sample(out, # folder to build into (reused when already built and trained)
+def build_sample(out=None, # folder to build into (reused when already built and trained); None: $IMGSEARCH_SAMPLE, else a new temporary folder
                  epochs=15, # training epochs of each model
                  progress=False): # show progress bars
     "Build, train (ours and seed-faithful) and evaluate the committed sample collection in `out`; return its path."
     from imgsearch.build import build_collection
     from imgsearch.train import train_collection
-    out = Path(out)
+    out = Path(out or os.environ.get('IMGSEARCH_SAMPLE') or tempfile.mkdtemp(prefix='imgsearch-sample-'))
     if (out/'eval.json').is_file(): return out
     build_collection('sample', out, batch_size=16, progress=progress)
     cfg = TrainConfig(epochs=epochs, batch_size=64, patience=0)
