@@ -67,6 +67,7 @@ class FolderBusy(RuntimeError):
     "Another process (or thread) is writing the same built collection folder."
 
 _held = {}  # (folder, thread) -> depth: the locks this thread holds, so that a writer may call another
+_lock_fds = set()  # descriptors of the lock files this process holds (a forked child closes its copies: `die_with_parent`)
 
 def _holder(path):
     "What the lock file says about its holder ({} while it is being written)."
@@ -104,10 +105,10 @@ def writer_lock(folder, # a built collection folder (made if missing)
         f.seek(0); f.truncate()
         f.write(json.dumps(dict(pid=os.getpid(), argv=sys.argv, started=time.strftime('%Y-%m-%dT%H:%M:%S%z')), ensure_ascii=True))
         f.flush()
-        _held[key] = 1
+        _held[key] = 1; _lock_fds.add(f.fileno())
         try: yield
         finally:
-            del _held[key]
+            del _held[key]; _lock_fds.discard(f.fileno())
             f.seek(0); f.truncate(); f.flush()  # still held: nobody reads a half-cleared file
     finally: f.close()  # releases the lock
 
@@ -116,6 +117,10 @@ def die_with_parent(parent=None, # pid of the parent this process must not outli
                     every=1.): # seconds between the watcher thread's checks
     "Make this child process exit when `parent` dies, even by `kill -9`."
     parent = parent or os.getppid()
+    for fd in list(_lock_fds):  # a forked child's copies of the parent's folder locks: the lock must end with the parent
+        try: os.close(fd)
+        except OSError: pass
+    _lock_fds.clear()
     if sys.platform.startswith('linux'):
         try:
             import ctypes

