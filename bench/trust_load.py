@@ -31,7 +31,7 @@ def request(port, method, path, body=None, headers={}, timeout=60):
         c.request(method, path, body=body, headers=headers)
         r = c.getresponse()
         return r.status, r.read()
-    except OSError as e: return None, repr(e).encode()
+    except (OSError, http.client.HTTPException) as e: return None, repr(e).encode()  # a reset, or a body cut short
     finally: c.close()
 
 def pss_kb(pid):
