@@ -19,7 +19,7 @@ without pixels, and measures every stage on it:
   the build timed inside it;
 - **queries**: `Engine.load`, then `Engine.search` end to end (k=20) for tags drawn by frequency (what users ask) and
   uniformly, open-vocabulary words (GloVe words that are not tags) and hybrid queries on tags drawn by frequency;
-- **server**: bench/serve.py's loopback load (gunicorn `--production`, `--workers` processes sharing the memory-mapped
+- **server**: bench/serve.py's loopback load (gunicorn, `--workers` processes sharing the memory-mapped
   vectors) for tag, semantic, hybrid and similar requests; memory of the server as the sum of its processes'
   proportional set sizes (PSS: a page shared by n processes counts 1/n in each).
 

@@ -1,6 +1,6 @@
 """Server throughput benchmark (imgsearch.serve), run by hand, not a test.
 
-Starts `imgsearch-serve DIR --production --workers W` on a free loopback port, warms it up, then sends a bounded load:
+Starts `imgsearch-serve DIR --workers W` (gunicorn) on a free loopback port, warms it up, then sends a bounded load:
 C concurrent clients (threads) each sending R requests, one new HTTP connection per request (gunicorn's sync
 workers close every connection), to 127.0.0.1 only. Requests cycle through a fixed, seeded list of queries of one
 kind at a time: tag (`mode=tag` on the collection's most frequent tags), open-vocabulary (`mode=semantic` on
@@ -37,7 +37,7 @@ def fetch(port, path, timeout=60):
 
 def start(path, port, workers, env, threads=1):
     "Start the production server; return the process once /healthz answers, and the seconds it took."
-    cmd = [str(Path(sys.executable).parent/'imgsearch-serve'), str(path), '--port', str(port), '--production', '--workers', str(workers),
+    cmd = [str(Path(sys.executable).parent/'imgsearch-serve'), str(path), '--port', str(port), '--workers', str(workers),
            '--threads', str(threads)]
     log = open(Path(tempfile.mkdtemp())/'server.log', 'w+')
     t0 = time.time()

@@ -1,7 +1,7 @@
 """Loopback load through the production server while it is disrupted, run by hand, not a test (imgsearch.serve).
 
 Copies a built collection DIR (the sample by default: built first, about 4 minutes on two cores) to a temporary
-folder, serves it with `imgsearch-serve --production --workers 2 --reload-every 1` on a free loopback port, and
+folder, serves it with `imgsearch-serve --workers 2 --reload-every 1` (gunicorn) on a free loopback port, and
 sends a bounded load: C client threads for S seconds, each request one of tag / semantic / hybrid search,
 more-like-this, or an image upload (one in ten), after which the client follows some of the answer's links (three
 thumbnails and one image). Mid-way one worker is killed with SIGKILL (gunicorn starts another from the master,
@@ -105,7 +105,7 @@ def main():
 
     port = free_port()
     log = open(tmp/'server.log', 'w+')
-    cmd = [str(Path(sys.executable).parent/'imgsearch-serve'), str(live), '--port', str(port), '--production', '--workers', '2', '--reload-every', '1']
+    cmd = [str(Path(sys.executable).parent/'imgsearch-serve'), str(live), '--port', str(port), '--workers', '2', '--reload-every', '1']
     p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     t0 = time.time()
     while request(port, 'GET', '/healthz', timeout=5)[0] != 200:

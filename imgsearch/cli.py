@@ -12,7 +12,7 @@ import argparse, json, os, sys
 from pathlib import Path
 
 # %% ../nbs/08b_cli.ipynb #6c8ab7be
-MODES = ('hybrid', 'tag', 'semantic')  # how a word query ranks (see `imgsearch.search.Engine.search`)
+MODES = ('hybrid', 'tag', 'semantic')  # `imgsearch.search.MODES`, spelled here so that --help need not import the engine (a test keeps them equal)
 
 def _parser():
     p = argparse.ArgumentParser(prog='imgsearch-search', description='Search a built collection from the terminal: '

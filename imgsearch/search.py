@@ -23,9 +23,9 @@ from .evidence import KS, nearest_evidence, vote_matrix, confidence, unit_rows, 
 from .zeroshot import conse_images
 
 # %% auto #0
-__all__ = ['EXACT_MAX', 'EXACT_ROWS', 'MAX_RESULTS', 'INDEX_LOCK_WAIT', 'BLOCKS', 'BLOCK_MIN', 'VectorIndex', 'synthetic_vectors',
-           'rank', 'collapse_rows', 'Hit', 'Results', 'save_tag_blocks', 'load_tag_blocks', 'save_neighbours',
-           'RawMatcher', 'project_collection', 'Engine']
+__all__ = ['EXACT_MAX', 'EXACT_ROWS', 'MAX_RESULTS', 'INDEX_LOCK_WAIT', 'BLOCKS', 'BLOCK_MIN', 'MODES', 'VectorIndex',
+           'synthetic_vectors', 'rank', 'collapse_rows', 'Hit', 'Results', 'save_tag_blocks', 'load_tag_blocks',
+           'save_neighbours', 'RawMatcher', 'project_collection', 'Engine']
 
 # %% ../nbs/08_search.ipynb #ba25e8d8
 EXACT_MAX = 100_000 # up to this many vectors the index is exact
@@ -577,6 +577,8 @@ def _check_page(k, offset):
     if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)) or offset < 0: raise ValueError(f'offset must be an integer >= 0, not {offset!r}')
 
 # %% ../nbs/08_search.ipynb #c6126df1
+MODES = ('hybrid', 'tag', 'semantic') # how a word query ranks (the first is the default): see `Engine.search`
+
 @patch
 def search(self:Engine, q:str, # a tag, a word or a phrase; normalised like tags
            k:int=20, # results per page, 1 to 1000
@@ -585,7 +587,7 @@ def search(self:Engine, q:str, # a tag, a word or a phrase; normalised like tags
            min_score:float=None, # drop results scoring lower; None: hide only non-tag results below the calibrated floor (and negative ones)
            collapse:bool=False): # hide near-duplicates of a higher-ranked result (cosine > 0.98)
     "Images matching a query: by tag, by meaning, or both (every tag match first)."
-    if mode not in ('tag', 'semantic', 'hybrid'): raise ValueError(f"unknown mode {mode!r}: use 'tag', 'semantic' or 'hybrid'")
+    if mode not in MODES: raise ValueError(f"unknown mode {mode!r}: use 'tag', 'semantic' or 'hybrid'")
     _check_page(k, offset)
     t = normalise_tag(q)
     if not t: raise ValueError('empty query: type a tag, a word or a phrase')

@@ -271,7 +271,7 @@ def _train(data, cfg, pairs, val_rows, seen, device, progress, amp, epochs, pati
             bad += 1
             if bad >= patience:
                 bar.set_description(f'training: stopped early, best epoch {best_ep}'); break
-    bar.close()
+    bar.total = bar.n; bar.refresh(); bar.close()  # an early stop ends the bar at 100%, not at 18% like a crash
     if best_state is not None: model.load_state_dict(best_state)
     model.eval()
     return model, hist, best_ep if best_state is not None else len(hist)

@@ -10,9 +10,9 @@ __all__ = ['ResultCell', 'SearchBox']
 # %% ../nbs/10_widget.ipynb #8f73a28b
 import html, os
 import ipywidgets as W
-from .search import Engine
 from .suggest import suggest_tags
-from .serve import MODES, Thumbs
+from .search import MODES, Engine
+from .serve import Thumbs
 
 # %% ../nbs/10_widget.ipynb #8dbf6aa5
 class ResultCell(W.VBox):

@@ -1,4 +1,4 @@
-"""End-to-end test of the web app: the real `imgsearch-serve --production` (gunicorn, 2 workers) on the built sample,
+"""End-to-end test of the web app: the real `imgsearch-serve` (gunicorn, 2 workers) on the built sample,
 driven in headless Debian chromium through Playwright: type a query, see ranked results, page forward, open
 "more like this", upload a picture, and the same search with JavaScript off. Screenshots go to the test's temporary
 folder and are copied to `_test_outputs/browser/`.
@@ -23,11 +23,11 @@ def _get(url):
 
 @pytest.fixture(scope='module')
 def server(tmp_path_factory):
-    "The built sample served by `imgsearch-serve --production` on a free loopback port; yields (url, sample folder)."
+    "The built sample served by `imgsearch-serve` (gunicorn) on a free loopback port; yields (url, sample folder)."
     from imgsearch.evaluate import build_sample
     sample = build_sample(tmp_path_factory.mktemp('browser')/'sample')
     port, log = _free_port(), tmp_path_factory.mktemp('server')/'server.log'
-    cmd = [str(Path(sys.executable).parent/'imgsearch-serve'), str(sample), '--port', str(port), '--production', '--workers', '2']
+    cmd = [str(Path(sys.executable).parent/'imgsearch-serve'), str(sample), '--port', str(port), '--workers', '2']
     with open(log, 'w') as f: p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
     url, t0 = f'http://127.0.0.1:{port}/', time.time()
     try:

@@ -1,4 +1,4 @@
-"""The web server against hostile collections and hostile clients, each case a real `imgsearch-serve --production`
+"""The web server against hostile collections and hostile clients, each case a real `imgsearch-serve` (gunicorn)
 (gunicorn, 2 workers) on a free loopback port: only the collection's decoded images leave the server, typed by their
 decoded format; slow clients do not starve it; uploads are bounded in bytes (chunked too) and pixels; no answer
 reflects the Host header or shows a path or a pid; SIGTERM stops it within seconds.
@@ -27,9 +27,9 @@ def _get(url, timeout=30):
     except urllib.error.HTTPError as e: return e.code, e.headers, e.read()
 
 def _start(path, log, *args):
-    "`imgsearch-serve path --production` on a free port; returns (process, url) once /healthz answers."
+    "`imgsearch-serve path` (gunicorn) on a free port; returns (process, url) once /healthz answers."
     port = _free_port()
-    cmd = [str(Path(sys.executable).parent/'imgsearch-serve'), str(path), '--port', str(port), '--production', '--workers', '2', *args]
+    cmd = [str(Path(sys.executable).parent/'imgsearch-serve'), str(path), '--port', str(port), '--workers', '2', *args]
     with open(log, 'w') as f: p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
     url, t0 = f'http://127.0.0.1:{port}/', time.time()
     while True:
@@ -83,7 +83,7 @@ def built(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def server(built, tmp_path_factory):
-    "The hostile collection served by `imgsearch-serve --production`; yields its URL."
+    "The hostile collection served by `imgsearch-serve` (gunicorn); yields its URL."
     p, url = _start(built[0], tmp_path_factory.mktemp('log')/'server.log')
     try: yield url
     finally: _stop(p)
