@@ -6,7 +6,7 @@ Docs: https://imgsearch.github.io/imgsearch/serve.html.md"""
 
 # %% auto #0
 __all__ = ['MAX_ID', 'DEFAULTS', 'NotServed', 'collection_root', 'image_file', 'make_thumbnail', 'Thumbs', 'Served', 'create_app',
-           'serve', 'imgsearch_serve']
+           'openapi_spec', 'serve', 'imgsearch_serve']
 
 # %% ../nbs/09_serve.ipynb #284775e7
 import ctypes, dataclasses, gc, hashlib, io, json, math, os, re, sys, threading, time
@@ -20,13 +20,14 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import Map
 from PIL import Image
 from fastcore.script import call_parse
-from .data import atomic_write
+from . import __version__
+from .data import MAX_ID_LEN, atomic_write
 from .image import ImageError, load_image
 from .search import MODES, Engine
 from .suggest import suggest_tags
 
 # %% ../nbs/09_serve.ipynb #c062f297
-MAX_ID = 1000 # longest image id accepted anywhere: /similar, /api/similar, /api/image, /image and /thumb
+MAX_ID = MAX_ID_LEN # longest image id accepted anywhere (the build skips rows with longer ones): /similar, /api/similar, /api/image, /image and /thumb
 
 class NotServed(ValueError):
     "An image id whose file may not leave the server (the message says why, without the file's path)."
@@ -430,6 +431,9 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
         prefix, n = _text('prefix', cfg['MAX_QUERY']), _int('n', 10, 1, 100)
         return jsonify(prefix=prefix, tags=[dict(tag=t, count=c) for t, c in E().complete(prefix, n)])
 
+    @app.get('/api/openapi.json')
+    def api_openapi(): return jsonify(openapi_spec(cfg))
+
     @app.get('/healthz')
     def healthz(): return jsonify(status='ok', images=E().coll.n_live, tags=len(E().index),
                                   **({'reload_error': reloader.error} if reloader and reloader.error else {}))
@@ -461,6 +465,76 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
                           'Content-Security-Policy': "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"})
         return r
     return app
+
+# %% ../nbs/09_serve.ipynb #oapi0002
+def _param(name, where, schema, text, required=False):
+    return dict(name=name, **{'in': where}, required=required, description=text, schema=schema)
+
+def openapi_spec(cfg=DEFAULTS): # the app's settings (`app.config`): limits and page sizes
+    "The JSON API as an OpenAPI 3.1 description (what `/api/openapi.json` serves)."
+    ref = lambda n: {'$ref': f'#/components/schemas/{n}'}
+    nullable = lambda t: {'type': [t, 'null']}
+    answer = lambda text, schema: {'description': text, 'content': {'application/json': {'schema': schema}}}
+    errors = {str(c): answer(t, ref('Error')) for c, t in ((400, 'a parameter or the upload is wrong (the message says which and why)'),
+                                                            (404, 'no such image id, or its file is not served'),
+                                                            (413, 'the upload is too large, in bytes or in pixels'))}
+    page = [_param('k', 'query', {'type': 'integer', 'minimum': 1, 'maximum': cfg['MAX_K'], 'default': 20}, 'results per page'),
+            _param('offset', 'query', {'type': 'integer', 'minimum': 0, 'maximum': cfg['MAX_OFFSET'], 'default': 0}, 'rank of the first result (0-based)'),
+            _param('min_score', 'query', {'type': 'number'}, 'hide results scoring lower; default: the floor calibrated by imgsearch-train (tag matches always shown)'),
+            _param('collapse', 'query', {'type': 'string', 'enum': list(_YES + _NO)}, 'hide near-duplicates of a better result')]
+    image_id = _param('id', 'query', {'type': 'string', 'minLength': 1, 'maxLength': MAX_ID}, 'an image id of the collection', True)
+    results = answer('one page of results, best first', ref('Results'))
+    upload = {'required': True, 'content': {'multipart/form-data': {'schema': {'type': 'object', 'required': ['image'],
+                                                                               'properties': {'image': {'type': 'string', 'format': 'binary'}}}},
+                                            'image/*': {'schema': {'type': 'string', 'format': 'binary'}}}}
+    hit = {'type': 'object', 'required': ['id', 'score', 'confidence', 'tags', 'match'], 'properties': {
+        'id': {'type': 'string'}, 'score': {'type': 'number', 'description': 'cosine in the shared space (plus the tagged neighbours\' vote for a known tag)'},
+        'confidence': {**nullable('number'), 'minimum': 0, 'maximum': 1, 'description': 'how often a result of this score is right (calibrated); null where not calibrated'},
+        'tags': {'type': 'array', 'items': {'type': 'string'}}, 'match': {'type': 'string', 'enum': ['tag', 'semantic', 'image']},
+        'image_url': {'type': 'string'}, 'thumb_url': {'type': 'string'}}, 'additionalProperties': False}
+    tag = {'type': 'object', 'required': ['tag', 'score', 'confidence'], 'additionalProperties': False,
+           'properties': {'tag': {'type': 'string'}, 'score': {'type': 'number'}, 'confidence': {**nullable('number'), 'minimum': 0, 'maximum': 1}}}
+    schemas = dict(
+        Results={'type': 'object', 'required': ['query', 'mode', 'total', 'more', 'offset', 'k', 'message', 'results'], 'additionalProperties': False,
+                 'properties': {'query': {'type': 'string'}, 'mode': {'type': 'string', 'enum': [*MODES, 'similar', 'image']},
+                                'total': {'type': 'integer', 'minimum': 0, 'description': 'results ranked (see more)'},
+                                'more': {'type': 'boolean', 'description': 'the ranking stopped at its cap: more images match than total says'},
+                                'offset': {'type': 'integer', 'minimum': 0}, 'k': {'type': 'integer', 'minimum': 1},
+                                'message': {**nullable('string'), 'description': 'why nothing matched, or a note on the query'},
+                                'results': {'type': 'array', 'items': ref('Hit')}}},
+        Hit=hit, SuggestedTag=tag,
+        Image={'type': 'object', 'required': ['id', 'tags', 'suggested'], 'additionalProperties': False, 'properties': {
+            'id': {'type': 'string'}, 'tags': {'type': 'array', 'items': {'type': 'string'}}, 'suggested': {'type': 'array', 'items': ref('SuggestedTag')},
+            'message': {'type': 'string'}, 'image_url': {'type': 'string'}, 'thumb_url': {'type': 'string'}}},
+        Tags={'type': 'object', 'required': ['prefix', 'tags'], 'additionalProperties': False, 'properties': {
+            'prefix': {'type': 'string'}, 'tags': {'type': 'array', 'items': {'type': 'object', 'required': ['tag', 'count'], 'additionalProperties': False,
+                                                                              'properties': {'tag': {'type': 'string'}, 'count': {'type': 'integer', 'minimum': 0}}}}}},
+        Health={'type': 'object', 'required': ['status', 'images', 'tags'], 'additionalProperties': False, 'properties': {
+            'status': {'const': 'ok'}, 'images': {'type': 'integer', 'minimum': 0}, 'tags': {'type': 'integer', 'minimum': 0},
+            'reload_error': {'type': 'string', 'description': 'the last reload failed: the previous state is still served'}}},
+        Error={'type': 'object', 'required': ['error', 'status'], 'additionalProperties': False,
+               'properties': {'error': {'type': 'string'}, 'status': {'type': 'integer'}}})
+    get = lambda summary, params, ok, codes=('400',): {'get': {'summary': summary, 'parameters': params, 'responses': {'200': ok, **{c: errors[c] for c in codes}}}}
+    paths = {
+        '/api/search': get('Images for a tag, a word or a phrase', [
+            _param('q', 'query', {'type': 'string', 'minLength': 1, 'maxLength': cfg['MAX_QUERY']}, 'the query, normalised like tags', True),
+            _param('mode', 'query', {'type': 'string', 'enum': list(MODES), 'default': MODES[0]}, 'hybrid: images carrying the tag first, then the nearest others'),
+            *page], results),
+        '/api/similar': get('Images like an image of the collection', [image_id, *page], results, ('400', '404')),
+        '/api/search/image': {'post': {'summary': 'Images like an uploaded picture', 'parameters': page, 'requestBody': upload,
+                                       'responses': {'200': results, **errors}}},
+        '/api/image': get("An image's own tags and the tags the engine suggests", [
+            image_id, _param('n', 'query', {'type': 'integer', 'minimum': 1, 'maximum': 50, 'default': 5}, 'at most this many suggestions'),
+            _param('min_confidence', 'query', {'type': 'number', 'minimum': 0, 'maximum': 1, 'default': 0}, 'leave out less likely suggestions')],
+            answer("the image's tags and suggestions", ref('Image')), ('400', '404')),
+        '/api/tags': get('Tags that start with a prefix, most frequent first', [
+            _param('prefix', 'query', {'type': 'string', 'maxLength': cfg['MAX_QUERY']}, 'what the user typed'),
+            _param('n', 'query', {'type': 'integer', 'minimum': 1, 'maximum': 100, 'default': 10}, 'at most this many tags')],
+            answer('tags and their image counts', ref('Tags'))),
+        '/healthz': {'get': {'summary': 'Whether the server is up, and the size of what it serves', 'responses': {'200': answer('up', ref('Health'))}}}}
+    return {'openapi': '3.1.0', 'info': {'title': 'imgsearch', 'version': __version__,
+                                         'description': 'Search a collection of images by tag, by any word, and by image.'},
+            'paths': paths, 'components': {'schemas': schemas}}
 
 # %% ../nbs/09_serve.ipynb #9ba298cb
 def _pin_threads(n=1): # threads per process
