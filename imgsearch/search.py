@@ -6,7 +6,7 @@ Docs: https://imgsearch.github.io/imgsearch/search.html.md"""
 
 # %% ../nbs/08_search.ipynb #ceda9600
 from __future__ import annotations
-import hashlib, os, tempfile, threading, time
+import hashlib, os, re, tempfile, threading, time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -578,6 +578,7 @@ def _check_page(k, offset):
 
 # %% ../nbs/08_search.ipynb #c6126df1
 MODES = ('hybrid', 'tag', 'semantic') # how a word query ranks (the first is the default): see `Engine.search`
+_PUNCT = re.compile(r"[^\w\s'&+\-/]") # what a query that is not a tag loses: punctuation, but not the joiners of words
 
 @patch
 def search(self:Engine, q:str, # a tag, a word or a phrase; normalised like tags
@@ -590,6 +591,8 @@ def search(self:Engine, q:str, # a tag, a word or a phrase; normalised like tags
     if mode not in MODES: raise ValueError(f"unknown mode {mode!r}: use 'tag', 'semantic' or 'hybrid'")
     _check_page(k, offset)
     t = normalise_tag(q)
+    if t and t not in self._tag_col:  # 'Dog!', '"sunset"', 'cat, dog': punctuation that is not part of a tag is not part of the query
+        t = normalise_tag(_PUNCT.sub(' ', t)).strip("'")
     if not t: raise ValueError('empty query: type a tag, a word or a phrase')
     v, rows, words, note = self._query(t)
     if v is None: return Results(t, mode, 0, [], offset, k, note)
