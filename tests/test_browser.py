@@ -121,6 +121,27 @@ def test_search_page_forward_similar_upload(server, browser, tmp_path):
     assert not problems, problems
     page.close()
 
+def test_phone_layout(server, browser, tmp_path):
+    "At 390 x 844 (a phone): no page is wider than the screen, the search button shows whole, two results per row."
+    url, sample = server
+    tag = _get(url + 'api/tags?n=1')['tags'][0]['tag']
+    page = browser.new_page(viewport={'width': 390, 'height': 844}, device_scale_factor=2, is_mobile=True, has_touch=True)
+    longest = max((json.loads(l)['id'] for l in (sample/'collection.jsonl').read_text().splitlines()), key=len)
+    for path in ('', f'search?q={urllib.request.quote(tag)}', f'similar?id={urllib.request.quote(longest)}'):
+        page.goto(url + path)
+        page.wait_for_load_state('networkidle')
+        width = page.evaluate('[document.documentElement.scrollWidth, window.innerWidth]')
+        assert width == [390, 390], (path, width)  # no sideways scrolling (a wider page would widen a phone's layout viewport too)
+        button = page.locator('form.search button').bounding_box()
+        assert button['x'] >= 0 and button['x'] + button['width'] <= width[1], (path, button)
+        assert page.locator('form.search button').inner_text() == 'Search'
+        if path:
+            boxes = [h.bounding_box() for h in page.locator('.hit').all()[:4]]
+            assert len(boxes) == 4 and boxes[0]['y'] == boxes[1]['y'] < boxes[2]['y'] == boxes[3]['y'], boxes  # two per row
+            assert all(b['x'] >= 0 and b['x'] + b['width'] <= width[1] for b in boxes), boxes
+        _shot(page, tmp_path, 'phone-' + (path.split('?')[0] or 'home'))
+    page.close()
+
 def test_without_javascript(server, browser, tmp_path):
     url, _ = server
     ctx = browser.new_context(java_script_enabled=False)
