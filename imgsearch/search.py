@@ -260,10 +260,11 @@ class Results:
     k: int # page size asked for
     message: str|None = None # why nothing matched, "no good match", or a note on the query
     more: bool = False # the ranking stopped at MAX_RESULTS: more images match than `total` says
+    hidden: int = 0 # weak matches left out by the default floor (`min_score=-1` shows them)
 
     def to_dict(self):
-        "JSON-able dict: query, mode, total, more, offset, k, message and results."
-        return dict(query=self.query, mode=self.mode, total=self.total, more=self.more, offset=self.offset, k=self.k, message=self.message,
+        "JSON-able dict: query, mode, total, more, hidden, offset, k, message and results."
+        return dict(query=self.query, mode=self.mode, total=self.total, more=self.more, hidden=self.hidden, offset=self.offset, k=self.k, message=self.message,
                     results=[dict(id=h.id, score=round(float(h.score), 6), confidence=None if h.confidence is None else round(float(h.confidence), 4),
                                  tags=list(h.tags), match=h.match) for h in self.hits])
     def _repr_markdown_(self):
@@ -559,6 +560,7 @@ def _page(self:Engine, query, mode, ranked, k, offset, min_score, collapse, note
     capped, best = len(r) >= MAX_RESULTS, (float(s[0]) if len(s) else None)
     floor = max(0., floor) if min_score is None else min_score
     keep = (s >= floor) | (is_tag if min_score is None else False)
+    hidden = int((~keep).sum()) if min_score is None else 0  # what the default floor left out
     cut = not keep.all(); s, r, is_tag = s[keep], r[keep], is_tag[keep]
     if best is not None and not len(s):
         note = (f'no good match for {query!r}: the best score is {best:.2f}, below ' +
@@ -570,7 +572,7 @@ def _page(self:Engine, query, mode, ranked, k, offset, min_score, collapse, note
     hits = [Hit(self.coll[i].id, float(sc), list(self.coll[i].tags), match or ('tag' if t else 'semantic'), int(i), p)
             for sc, i, t, p in zip(s[offset:offset + k].tolist(), r[offset:offset + k].tolist(), is_tag[offset:offset + k].tolist(), conf)]
     if not len(r) and note is None: note = f'nothing matched {query!r}'
-    return Results(query, mode, len(r), hits, offset, k, note, more=capped and not cut)
+    return Results(query, mode, len(r), hits, offset, k, note, more=capped and not cut, hidden=hidden)
 
 def _check_page(k, offset):
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= MAX_RESULTS: raise ValueError(f'k must be an integer from 1 to {MAX_RESULTS}, not {k!r}')

@@ -360,7 +360,7 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
         g.served = box.state  # read once: a reload meanwhile does not mix two states in one answer
 
     def page(status=200, **kw):
-        kw = dict(q='', mode=MODES[0], res=None, error=None, heading='', query_image=None, about=None, suggest=[],
+        kw = dict(q='', mode=MODES[0], res=None, error=None, heading='', query_image=None, about=None, suggest=[], weaker_url=None,
                   prev_url=None, next_url=None) | kw
         s = S()
         html = render_template('page.html', modes=[(m, m) for m in MODES], suggestions=s.top, popular=s.top[:24], link=_links(s),
@@ -372,7 +372,8 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
         k = {} if res.k == cfg['PAGE_SIZE'] else dict(k=res.k)
         prev = url_for(endpoint, **args, **k, offset=max(res.offset - res.k, 0)) if res.offset > 0 else None
         more = res.offset + len(res.hits) < res.total and res.offset + res.k <= cfg['MAX_OFFSET']
-        return dict(prev_url=prev, next_url=url_for(endpoint, **args, **k, offset=res.offset + res.k) if more else None)
+        weaker = url_for(endpoint, **{**args, 'min_score': '-1'}, **k) if res.hidden and not more else None  # on the last page
+        return dict(prev_url=prev, next_url=url_for(endpoint, **args, **k, offset=res.offset + res.k) if more else None, weaker_url=weaker)
 
     def find(f, *args, **kw): return _live(_call(f, *args, **kw), E()) # the engine's answer without the hits whose file is gone
 
@@ -495,10 +496,11 @@ def openapi_spec(cfg=DEFAULTS): # the app's settings (`app.config`): limits and 
     tag = {'type': 'object', 'required': ['tag', 'score', 'confidence'], 'additionalProperties': False,
            'properties': {'tag': {'type': 'string'}, 'score': {'type': 'number'}, 'confidence': {**nullable('number'), 'minimum': 0, 'maximum': 1}}}
     schemas = dict(
-        Results={'type': 'object', 'required': ['query', 'mode', 'total', 'more', 'offset', 'k', 'message', 'results'], 'additionalProperties': False,
+        Results={'type': 'object', 'required': ['query', 'mode', 'total', 'more', 'hidden', 'offset', 'k', 'message', 'results'], 'additionalProperties': False,
                  'properties': {'query': {'type': 'string'}, 'mode': {'type': 'string', 'enum': [*MODES, 'similar', 'image']},
                                 'total': {'type': 'integer', 'minimum': 0, 'description': 'results ranked (see more)'},
                                 'more': {'type': 'boolean', 'description': 'the ranking stopped at its cap: more images match than total says'},
+                                'hidden': {'type': 'integer', 'minimum': 0, 'description': 'weak matches left out by the calibrated floor (min_score=-1 shows them)'},
                                 'offset': {'type': 'integer', 'minimum': 0}, 'k': {'type': 'integer', 'minimum': 1},
                                 'message': {**nullable('string'), 'description': 'why nothing matched, or a note on the query'},
                                 'results': {'type': 'array', 'items': ref('Hit')}}},
