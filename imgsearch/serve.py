@@ -158,6 +158,8 @@ def _filters():
 
 def _filter_args(): return {k: request.args[k] for k in ('min_score', 'collapse') if request.args.get(k, '').strip()} # kept in page links
 
+def _page_filters(): return {'collapse': True} | _filters() # pages hide near-duplicates unless collapse=0
+
 def _float(name, default, lo, hi):
     "A number from the query string between `lo` and `hi`."
     v = request.args.get(name, '').strip()
@@ -360,7 +362,7 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
         g.served = box.state  # read once: a reload meanwhile does not mix two states in one answer
 
     def page(status=200, **kw):
-        kw = dict(q='', mode=MODES[0], res=None, error=None, heading='', query_image=None, about=None, suggest=[], weaker_url=None,
+        kw = dict(q='', mode=MODES[0], res=None, error=None, heading='', query_image=None, about=None, suggest=[], weaker_url=None, collapse_on=False, collapse_url=None,
                   prev_url=None, next_url=None) | kw
         s = S()
         html = render_template('page.html', modes=[(m, m) for m in MODES], suggestions=s.top, popular=s.top[:24], link=_links(s),
@@ -373,7 +375,10 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
         prev = url_for(endpoint, **args, **k, offset=max(res.offset - res.k, 0)) if res.offset > 0 else None
         more = res.offset + len(res.hits) < res.total and res.offset + res.k <= cfg['MAX_OFFSET']
         weaker = url_for(endpoint, **{**args, 'min_score': '-1'}, **k) if res.hidden and not more else None  # on the last page
-        return dict(prev_url=prev, next_url=url_for(endpoint, **args, **k, offset=res.offset + res.k) if more else None, weaker_url=weaker)
+        on = _page_filters()['collapse']
+        dups = url_for(endpoint, **{**args, 'collapse': '0' if on else '1'}, **k)  # the toggle, back to the first page
+        return dict(prev_url=prev, next_url=url_for(endpoint, **args, **k, offset=res.offset + res.k) if more else None, weaker_url=weaker,
+                    collapse_on=on, collapse_url=dups)
 
     def find(f, *args, **kw): return _live(_call(f, *args, **kw), E()) # the engine's answer without the hits whose file is gone
 
@@ -394,14 +399,14 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
         q = _text('q', cfg['MAX_QUERY'])
         if not q.strip(): return page()
         mode = _mode()
-        res = find(E().search, q, mode=mode, **paging(cfg['PAGE_SIZE']), **_filters())
+        res = find(E().search, q, mode=mode, **paging(cfg['PAGE_SIZE']), **_page_filters())
         return page(q=q, mode=mode, res=res, heading=f'Results for “{q.strip()}”',
                     suggest=[] if res.hits else _suggest(E(), q), **pager(res, 'search_page', q=q, mode=mode, **_filter_args()))
 
     @app.get('/similar')
     def similar_page():
         id = image_id()
-        res = find(E().similar, id, **paging(cfg['PAGE_SIZE']), **_filters())
+        res = find(E().similar, id, **paging(cfg['PAGE_SIZE']), **_page_filters())
         return page(res=res, heading=f'Images like {id}', query_image=id, about=_call(suggest_tags, E(), id),
                     **pager(res, 'similar_page', id=id, **_filter_args()))
 
