@@ -463,7 +463,8 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
         if e.code == 413 and msg == RequestEntityTooLarge.description: msg = f"upload too large: at most {_size(cfg['MAX_CONTENT_LENGTH'])}"
         if request.path.startswith(('/api/', '/healthz', '/image/', '/thumb/')):
             return jsonify(error=msg, status=e.code), e.code
-        return page(e.code, error=msg, heading=f'{e.code} {e.name}')
+        q, mode = request.args.get('q', '')[:cfg['MAX_QUERY']], request.args.get('mode', '')  # the query box keeps what was typed
+        return page(e.code, error=msg, heading=f'{e.code} {e.name}', q=q, mode=mode if mode in MODES else MODES[0])
 
     @app.after_request
     def headers(r):

@@ -86,6 +86,8 @@ def test_search_page_forward_similar_upload(server, browser, tmp_path):
     assert page.locator('h1').inner_text() == f'Results for “{tag}”'
     assert _images_loaded(page)
     _shot(page, tmp_path, 'results')
+    page.locator('h1').click(); page.keyboard.press('/')  # '/' from anywhere puts the cursor in the search box
+    assert page.evaluate('document.activeElement && document.activeElement.name') == 'q'
 
     # page forward: the next page starts at 25 and shows other images
     page.locator('a[rel=next]').click()
