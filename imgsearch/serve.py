@@ -362,7 +362,7 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
         g.served = box.state  # read once: a reload meanwhile does not mix two states in one answer
 
     def page(status=200, **kw):
-        kw = dict(q='', mode=MODES[0], res=None, error=None, heading='', query_image=None, about=None, suggest=[], weaker_url=None, collapse_on=False, collapse_url=None,
+        kw = dict(q='', mode=MODES[0], res=None, error=None, heading='', query_image=None, about=None, suggest=[], weaker_url=None, collapse_on=False, collapse_url=None, numbers=[],
                   prev_url=None, next_url=None) | kw
         s = S()
         html = render_template('page.html', modes=[(m, m) for m in MODES], suggestions=s.top, popular=s.top[:24], link=_links(s),
@@ -377,8 +377,13 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
         weaker = url_for(endpoint, **{**args, 'min_score': '-1'}, **k) if res.hidden and not more else None  # on the last page
         on = _page_filters()['collapse']
         dups = url_for(endpoint, **{**args, 'collapse': '0' if on else '1'}, **k)  # the toggle, back to the first page
+        last = max(0, min(res.total - 1, cfg['MAX_OFFSET'])) // res.k  # numbered pages: the first, the last, and two either side
+        here = res.offset // res.k
+        nums = sorted({0, last} | set(range(max(0, here - 2), min(last, here + 2) + 1))) if res.total > res.k and res.offset % res.k == 0 else []
+        numbers = [(i + 1, None if i == here else url_for(endpoint, **args, **k, offset=i * res.k), bool(j and i - nums[j - 1] > 1))
+                   for j, i in enumerate(nums)]  # (number, link or None for this page, whether pages were skipped before it)
         return dict(prev_url=prev, next_url=url_for(endpoint, **args, **k, offset=res.offset + res.k) if more else None, weaker_url=weaker,
-                    collapse_on=on, collapse_url=dups)
+                    collapse_on=on, collapse_url=dups, numbers=numbers)
 
     def find(f, *args, **kw): return _live(_call(f, *args, **kw), E()) # the engine's answer without the hits whose file is gone
 

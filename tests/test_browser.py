@@ -129,7 +129,8 @@ def test_phone_layout(server, browser, tmp_path):
     tag = _get(url + 'api/tags?n=1')['tags'][0]['tag']
     page = browser.new_page(viewport={'width': 390, 'height': 844}, device_scale_factor=2, is_mobile=True, has_touch=True)
     longest = max((json.loads(l)['id'] for l in (sample/'collection.jsonl').read_text().splitlines()), key=len)
-    for path in ('', f'search?q={urllib.request.quote(tag)}', f'similar?id={urllib.request.quote(longest)}'):
+    for path in ('', f'search?q={urllib.request.quote(tag)}', f'search?q={urllib.request.quote(tag)}&mode=semantic&min_score=-1&offset=96',
+                 f'similar?id={urllib.request.quote(longest)}'):
         page.goto(url + path)
         page.wait_for_load_state('networkidle')
         width = page.evaluate('[document.documentElement.scrollWidth, window.innerWidth]')
@@ -141,7 +142,7 @@ def test_phone_layout(server, browser, tmp_path):
             boxes = [h.bounding_box() for h in page.locator('.hit').all()[:4]]
             assert len(boxes) == 4 and boxes[0]['y'] == boxes[1]['y'] < boxes[2]['y'] == boxes[3]['y'], boxes  # two per row
             assert all(b['x'] >= 0 and b['x'] + b['width'] <= width[1] for b in boxes), boxes
-        _shot(page, tmp_path, 'phone-' + (path.split('?')[0] or 'home'))
+        _shot(page, tmp_path, 'phone-' + (path.split('?')[0] or 'home') + ('-page5' if 'offset' in path else ''))
     page.close()
 
 def test_without_javascript(server, browser, tmp_path):
