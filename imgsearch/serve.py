@@ -21,7 +21,7 @@ from werkzeug.routing import Map
 from PIL import Image
 from fastcore.script import call_parse
 from . import __version__
-from .data import MAX_ID_LEN, atomic_write
+from .data import MAX_ID_LEN, atomic_write, inside
 from .image import ImageError, load_image
 from .search import MODES, Engine
 from .suggest import suggest_tags
@@ -50,7 +50,7 @@ def image_file(eng, # an `Engine` (its collection rows and which of them the bui
     except KeyError: raise NotServed(f'unknown image id {name}') from None
     if not eng.vi.valid[r]: raise NotServed(f'image {name} could not be read when the collection was built: it has no picture')
     f = os.path.realpath(eng.coll[r].path)
-    if root and not anywhere and os.path.commonpath([f, root]) != root: raise NotServed(f'image {name} lies outside the collection folder')
+    if root and not anywhere and not inside(f, root): raise NotServed(f'image {name} lies outside the collection folder')
     try: fh = open(f, 'rb', buffering=0)  # unbuffered: its position is the descriptor's, which gunicorn's sendfile starts from
     except FileNotFoundError: raise NotServed('the image file is missing from the collection') from None
     except OSError: raise NotServed(f'image {name} cannot be opened') from None
@@ -442,8 +442,11 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
         prefix, n = _text('prefix', cfg['MAX_QUERY']), _int('n', 10, 1, 100)
         return jsonify(prefix=prefix, tags=[dict(tag=t, count=c) for t, c in E().complete(prefix, n)])
 
+    spec = {}  # built on the first request, once: the settings do not change while the app runs
     @app.get('/api/openapi.json')
-    def api_openapi(): return jsonify(openapi_spec(cfg))
+    def api_openapi():
+        if not spec: spec.update(openapi_spec(cfg))
+        return jsonify(spec)
 
     @app.get('/healthz')
     def healthz(): return jsonify(status='ok', images=E().coll.n_live, tags=len(E().index),
