@@ -547,11 +547,11 @@ def _query(self:Engine, t):
     if v is not None:
         whole = t in self.kv.key_to_index or t.replace(' ', '_') in self.kv.key_to_index
         unknown = [] if whole else [w for w in tag_words(t) if w not in self.kv.key_to_index]
-        return self._embed_words(v), rows, True, f'no word vector for {", ".join(unknown)}: searched for the other words' if unknown else None
+        return self._embed_words(v), rows, True, f'No word vector for {", ".join(unknown)}: searched for the other words.' if unknown else None
     ok = rows[np.asarray(self.vi.valid[rows])]
-    why = f'the word vectors do not know {t!r}' if self.kv is not None else f'open-vocabulary search is unavailable ({self.kv_problem})'
-    if len(ok): return _unit(np.asarray(self.vi.vectors[ok[::len(ok) // 10_000 + 1]]).mean(0)), rows, False, f'{why}: showing the images tagged {t!r}, ranked by similarity to their mean image'
-    return None, rows, False, f'nothing matched {t!r}: {why} and no image is tagged with it'
+    why = f'the word vectors do not know “{t}”' if self.kv is not None else f'open-vocabulary search is unavailable ({self.kv_problem})'
+    if len(ok): return _unit(np.asarray(self.vi.vectors[ok[::len(ok) // 10_000 + 1]]).mean(0)), rows, False, f'{why[0].upper()}{why[1:]}: showing the images tagged “{t}”, ranked by similarity to their mean image.'
+    return None, rows, False, f'Nothing matched “{t}”: {why} and no image is tagged with it.'
 
 @patch
 def _page(self:Engine, query, mode, ranked, k, offset, min_score, collapse, note=None, match=None, floor=0.):
@@ -562,8 +562,9 @@ def _page(self:Engine, query, mode, ranked, k, offset, min_score, collapse, note
     keep = (s >= floor) | (is_tag if min_score is None else False)
     hidden = int((~keep).sum()) if min_score is None else 0  # what the default floor left out
     cut = not keep.all(); s, r, is_tag = s[keep], r[keep], is_tag[keep]
+    what = 'your picture' if mode == 'image' else f'“{query}”'  # messages are sentences for people: no Python quotes
     if best is not None and not len(s):
-        note = (f'no good match for {query!r}: the best score is {best:.2f}, below ' +
+        note = (f'No good match for {what}: the best score is {best:.2f}, below ' +
                 (f'min_score {min_score:g}.' if min_score is not None else f'{floor:.2f}, under which matches are mostly wrong (min_score=-1 shows them).'))
     if collapse and len(r) > 1:
         keep = collapse_rows(self.vi.vectors[r]); s, r, is_tag = s[keep], r[keep], is_tag[keep]
@@ -571,7 +572,7 @@ def _page(self:Engine, query, mode, ranked, k, offset, min_score, collapse, note
     conf = confidence(s[offset:offset + k], cal).tolist() if cal else [None] * len(s[offset:offset + k])
     hits = [Hit(self.coll[i].id, float(sc), list(self.coll[i].tags), match or ('tag' if t else 'semantic'), int(i), p)
             for sc, i, t, p in zip(s[offset:offset + k].tolist(), r[offset:offset + k].tolist(), is_tag[offset:offset + k].tolist(), conf)]
-    if not len(r) and note is None: note = f'nothing matched {query!r}'
+    if not len(r) and note is None: note = f'Nothing matched {what}.'
     return Results(query, mode, len(r), hits, offset, k, note, more=capped and not cut, hidden=hidden)
 
 def _check_page(k, offset):
@@ -599,11 +600,11 @@ def search(self:Engine, q:str, # a tag, a word or a phrase; normalised like tags
     v, rows, words, note = self._query(t)
     if v is None: return Results(t, mode, 0, [], offset, k, note)
     mode_used = mode if words else 'tag'  # no word vector: fall back to the tag's images
-    if mode_used == 'tag' and not len(rows) and note is None: note = f'no image is tagged {t!r}: try mode semantic or hybrid'
+    if mode_used == 'tag' and not len(rows) and note is None: note = f'No image is tagged “{t}”: try mode semantic or hybrid.'
     votes = self._tag_votes(t) if len(rows) and words else None
     if words and self.meta.get('untrained'):
-        note = ((note + '; ') if note else '') + ('no trained model yet: words are matched through the ImageNet classes the CNN sees in each image (ConSE); '
-                                                  f'tag images and run imgsearch-train {self.path} for better results')
+        note = ((note + ' ') if note else '') + ('No trained model yet: words are matched through the ImageNet classes the CNN sees in each image (ConSE); '
+                                                 f'tag images and run imgsearch-train {self.path} for better results.')
     ranked = rank(self.text_vi if words else self.vi, v, rows, mode_used, tag_block=self._blocks.get(t), votes=votes, k=self.ranking['k'], beta=self.ranking['beta'])
     return self._page(t, mode, ranked, k, offset, min_score, collapse, note, floor=self.ranking['min_score'])
 
@@ -614,7 +615,7 @@ def similar(self:Engine, id:str, # an image id of the collection
     "Images most like image `id` (which is left out), by cosine of their vectors."
     _check_page(k, offset)
     r = self._row(id)
-    if not self.vi.valid[r]: return Results(id, 'similar', 0, [], offset, k, f'image {id!r} could not be read when the collection was built: there is nothing to compare')
+    if not self.vi.valid[r]: return Results(id, 'similar', 0, [], offset, k, f'Image “{id}” could not be read when the collection was built: there is nothing to compare.')
     s, rows = self.vi.search(self.vi.vectors[r], MAX_RESULTS + 1)
     keep = rows != r
     s, rows = s[keep][:MAX_RESULTS], rows[keep][:MAX_RESULTS]
@@ -635,10 +636,8 @@ def _backbone(self:Engine):
     return self._bb
 
 @patch
-def search_image(self:Engine, img, # a PIL image, the bytes of an image file, or a path
-                 k:int=20, offset:int=0, min_score:float=None, collapse:bool=False): # as in `search`
-    "Images most like an uploaded image, embedded with the build's backbone; raises ImageError for a non-image."
-    _check_page(k, offset)
+def image_features(self:Engine, img): # a PIL image, the bytes of an image file, or a path
+    "The build's backbone features of a picture (float32), decoded and cropped as the build did; raises ImageError for a non-image."
     bb = self._backbone()
     draft = bb.preprocessing.get('jpeg_draft')
     if isinstance(img, Image.Image): x = bb.crop(_to_rgb(ImageOps.exif_transpose(img)))
@@ -650,8 +649,14 @@ def search_image(self:Engine, img, # a PIL image, the bytes of an image file, or
         except ImageError as e: raise ImageError(str(e).replace(tmp, 'uploaded image')) from None
         finally: os.unlink(tmp)
     else: x = load_pixels(img, bb.crop, draft=draft)
-    with torch.inference_mode():
-        f = bb.embed(torch.from_numpy(x.copy())[None])  # the backbone may use every core
-        with _torch_threads(1): v = self.model.embed_images(f.to(self.device))[0].float().cpu().numpy()
+    return bb.embed(torch.from_numpy(x.copy())[None])[0].numpy()  # the backbone may use every core
+
+@patch
+def search_image(self:Engine, img, # a PIL image, the bytes of an image file, a path, or its `image_features` (kept to page on)
+                 k:int=20, offset:int=0, min_score:float=None, collapse:bool=False): # as in `search`
+    "Images most like an uploaded image, embedded with the build's backbone; raises ImageError for a non-image."
+    _check_page(k, offset)
+    f = img if isinstance(img, np.ndarray) else self.image_features(img)
+    with torch.inference_mode(), _torch_threads(1): v = self.model.embed_images(torch.as_tensor(f, dtype=torch.float32, device=self.device)[None])[0].float().cpu().numpy()
     s, rows = self.vi.search(v, MAX_RESULTS)
     return self._page('image', 'image', (s, rows, np.zeros(len(rows), bool)), k, offset, min_score, collapse, match='image')

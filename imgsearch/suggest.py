@@ -49,7 +49,7 @@ def suggest_tags(eng:Engine, # a loaded engine
                  min_confidence:float=0.): # leave out suggestions less likely than this
     "An image's own tags and the `n` tags the engine would add, best first, each with its score and confidence."
     r = eng._row(id)
-    if not eng.vi.valid[r]: return dict(id=id, tags=list(eng.coll[r].tags), suggested=[], message=f'image {id!r} could not be read when the collection was built')
+    if not eng.vi.valid[r]: return dict(id=id, tags=list(eng.coll[r].tags), suggested=[], message=f'Image “{id}” could not be read when the collection was built.')
     return dict(id=id, tags=list(eng.coll[r].tags), suggested=_suggestions(eng, [r], n, min_confidence)[0])
 
 @patch

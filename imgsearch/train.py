@@ -212,7 +212,7 @@ def fit(data:MatchData, # the collection as arrays
         ranking = tune_ranking(model, data, np.unique(pairs[:, 0]), val_rows, seen, dev)
         every = np.concatenate([pairs, _pairs_of(data, val_rows, seen)])
         if cfg.refit and len(val_rows) and best_ep:
-            model, h2, _ = _train(data, cfg, every, np.zeros(0, np.int64), seen, dev, progress, amp, best_ep, 0)
+            model, h2, _ = _train(data, cfg, every, np.zeros(0, np.int64), seen, dev, progress, amp, best_ep, 0, 'refit')
             hist += [dict(h, phase='refit') for h in h2]
         model.zero_shot, model.ranking = [t for t, z in zip(data.tags, zs) if z], ranking
         model.trained_tags = [data.tags[t] for t in np.unique((every if cfg.refit and len(val_rows) and best_ep else pairs)[:, 1])]
@@ -231,7 +231,7 @@ def _to(a, device):
     x = torch.from_numpy(np.ascontiguousarray(a))
     return x.pin_memory().to(device, non_blocking=True) if device.type == 'cuda' else x.to(device)
 
-def _train(data, cfg, pairs, val_rows, seen, device, progress, amp, epochs, patience):
+def _train(data, cfg, pairs, val_rows, seen, device, progress, amp, epochs, patience, desc='training'):
     "Train from scratch on `pairs` for at most `epochs`; returns the model (best by validation mAP when `patience`), the history and the best epoch."
     torch.manual_seed(cfg.seed); g = torch.Generator().manual_seed(cfg.seed)
     mcfg = MatchConfig(img_dim=data.feats.shape[1], txt_dim=data.vecs.shape[1], hidden=cfg.hidden, dim=cfg.dim,
@@ -245,8 +245,8 @@ def _train(data, cfg, pairs, val_rows, seen, device, progress, amp, epochs, pati
     scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)  # fp16 gradients need scaling, bf16 do not
     seed_neg = np.roll(np.arange(len(pairs)), -3)  # the original's fixed negative: the pair three places later
     hist, best, best_state, best_ep, bad = [], -1., None, epochs, 0
-    bar = tqdm(range(epochs), desc='training', disable=not progress)  # on stderr: stdout keeps the command's result
-    for ep in bar:
+    bar = tqdm(total=epochs, desc=desc, disable=not progress, file=sys.stderr)  # stdout keeps the command's result
+    for ep in range(epochs):
         model.train(); t0, losses = time.time(), []
         for b in _batches(len(pairs), cfg.batch_size, g):
             rows, tids = pairs[b.numpy(), 0], pairs[b.numpy(), 1]
@@ -264,14 +264,14 @@ def _train(data, cfg, pairs, val_rows, seen, device, progress, amp, epochs, pati
         losses = torch.stack(losses).float().cpu().numpy()  # one device sync per epoch, not one per step
         vmap = validation_map(model, data, val_rows, seen, device)
         hist.append(dict(epoch=ep + 1, loss=float(np.mean(losses)), val_map=vmap, seconds=round(time.time() - t0, 3)))
-        bar.set_postfix(loss=f'{hist[-1]["loss"]:.4f}', val_map=f'{vmap:.4f}')
+        bar.set_postfix(loss=f'{hist[-1]["loss"]:.4f}', val_map=f'{vmap:.4f}', refresh=False); bar.update()
         if patience == 0 or not math.isfinite(vmap): best_state = None; continue
         if vmap > best: best, bad, best_ep, best_state = vmap, 0, ep + 1, {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             bad += 1
-            if bad >= patience:
-                bar.set_description(f'training: stopped early, best epoch {best_ep}'); break
-    bar.total = bar.n; bar.refresh(); bar.close()  # an early stop ends the bar at 100%, not at 18% like a crash
+            if bad >= patience:  # the bar ends full, at the epochs run, and says why: not at 65% like a crash
+                bar.total = bar.n; bar.set_description(f'{desc}: stopped early, best epoch {best_ep}', refresh=False); break
+    bar.close()  # draws the last line
     if best_state is not None: model.load_state_dict(best_state)
     model.eval()
     return model, hist, best_ep if best_state is not None else len(hist)
@@ -318,6 +318,7 @@ def train_collection(path, # a folder written by `imgsearch-build`
 def imgsearch_train(path:str, # a folder written by imgsearch-build
                     loss:str='hardest', # hardest (VSE++), pairs (random in-batch negatives) or seed (the original's loss)
                     epochs:int=40, # at most this many epochs
+                    patience:int=6, # stop after this many epochs without a better validation mAP (0: never)
                     batch_size:int=256, # pairs per step
                     lr:float=1e-3, # learning rate
                     seed_faithful:bool=False, # train the original's exact configuration instead (saved as seed.pt)
@@ -326,7 +327,7 @@ def imgsearch_train(path:str, # a folder written by imgsearch-build
                     threads:int=None, # torch threads on the CPU (default: torch's; 1 is faster on a busy machine)
                     quiet:bool=False): # no progress bar
     "Train the image-text matching model of a built collection."
-    cfg = replace(SEED_FAITHFUL, seed=seed) if seed_faithful else TrainConfig(loss=loss, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+    cfg = replace(SEED_FAITHFUL, seed=seed) if seed_faithful else TrainConfig(loss=loss, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr, seed=seed)
     try: model, meta = train_collection(path, cfg, 'seed' if seed_faithful else 'model', device, not quiet, threads=threads)
     except (FileNotFoundError, ValueError, FolderBusy) as e: sys.exit(f'imgsearch-train: {e}')
     h = meta['history']

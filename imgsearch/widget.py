@@ -33,16 +33,17 @@ class ResultCell(W.VBox):
 
 # %% ../nbs/10_widget.ipynb #30e429e4
 class SearchBox:
-    "Image search in a notebook: query, mode, k and upload in; thumbnails with scores out; 'more like this' per result."
+    "Image search in a notebook: query, mode, k and upload in; a page of thumbnails with scores out, paged and filtered like the web page."
     def __init__(self, path_or_engine, # a built and trained collection folder, or a loaded `Engine`
-                 k:int=12, # results shown
+                 k:int=12, # results per page
                  mode:str='hybrid', # 'hybrid', 'tag' or 'semantic'
                  size:int=128, # thumbnail side in pixels
-                 columns:int=6): # results per row
+                 columns:int=6, # results per row
+                 collapse:bool=True): # hide near-duplicates of a better result, as the web page does
         self.engine = Engine.load(path_or_engine) if isinstance(path_or_engine, (str, os.PathLike)) else path_or_engine
         self.size, self.thumbs = size, Thumbs(self.engine, size)
-        self.results = self.query = self.error = self._image = None
-        self.history, self.cells = [], []
+        self.results = self.query = self.error = self._image = self._shown = None
+        self.offset, self.history, self.cells = 0, [], []
         self.text = W.Combobox(placeholder='a tag or any words', options=[t for t, _ in self.engine.complete('', 200)],
                                ensure_option=False, continuous_update=False, layout=W.Layout(width='260px'))
         self.mode = W.Dropdown(options=MODES, value=mode, layout=W.Layout(width='110px'))
@@ -50,12 +51,21 @@ class SearchBox:
         self.button = W.Button(description='Search', button_style='primary', icon='search')
         self.upload = W.FileUpload(accept='image/*', multiple=False, description='Picture')
         self.status = W.HTML()
+        self.prev = W.Button(description='previous', icon='arrow-left', disabled=True, layout=W.Layout(width='auto'))
+        self.pages = W.HTML(layout=W.Layout(margin='0 8px'))
+        self.next = W.Button(description='next', icon='arrow-right', disabled=True, layout=W.Layout(width='auto'))
+        self.collapse = W.Checkbox(value=collapse, description='hide near-duplicates', indent=False, layout=W.Layout(width='auto', margin='0 0 0 16px'),
+                                   tooltip='hide images nearly identical to a better result')
+        self.weaker = W.Checkbox(value=False, description='show weaker matches', indent=False, disabled=True, layout=W.Layout(width='auto', margin='0 0 0 16px'),
+                                 tooltip='matches scoring below the floor calibrated on validation: most of them are wrong')
         self.grid = W.GridBox(layout=W.Layout(grid_template_columns=f'repeat({columns}, {size + 12}px)', grid_gap='6px'))
         self.button.on_click(lambda _: self.search())
         self.text.observe(lambda _: self.search(), 'value')
-        for w in (self.mode, self.k): w.observe(lambda _: self.rerun(), 'value')
+        for w in (self.mode, self.k, self.collapse, self.weaker): w.observe(lambda _: self.rerun(), 'value')
+        self.prev.on_click(lambda _: self.page(-1)); self.next.on_click(lambda _: self.page(1))
         self.upload.observe(self._uploaded, 'value')
-        self.widget = W.VBox([W.HBox([self.text, self.mode, self.k, self.button, self.upload]), self.status, self.grid])
+        self.nav = W.HBox([self.prev, self.pages, self.next, self.collapse, self.weaker], layout=W.Layout(align_items='center', display='none'))
+        self.widget = W.VBox([W.HBox([self.text, self.mode, self.k, self.button, self.upload]), self.status, self.nav, self.grid])
 
     def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
 
@@ -65,38 +75,61 @@ class SearchBox:
         except (OSError, ValueError): return b''
 
     def _fail(self, msg):
-        "Show `msg` as the error and an empty grid."
+        "Show `msg` as the error, an empty grid and no pager."
         self.results, self.error, self.cells = None, msg, []
         self.status.value = f'<span style="color:#b42318">{html.escape(msg)}</span>'
-        self.grid.children = ()
+        self.grid.children, self.nav.layout.display = (), 'none'
 
-    def _show(self, query, run, extra=None):
-        "Run `run()` for `query` unless it is what is shown already; show its results or its error."
-        if query == self.query and self.error is None: return self.results
-        self.query, self.error = query, None
-        try: r = run()
+    def _run(self, query, # (kind, subject, mode, k): ('search', words, mode, k), ('similar', id, None, k) or ('image', id of the picture, None, k)
+             offset=0): # rank of the page's first result
+        "Show the page at `offset` of `query` with the current filters, unless it is what is shown already; or show its error."
+        shown = (query, offset, self.collapse.value, self.weaker.value)
+        if shown == self._shown and self.error is None: return self.results
+        self.query, self.offset, self._shown, self.error = query, offset, shown, None
+        kind, subject, mode, k = query
+        kw = dict(k=k, offset=offset, collapse=self.collapse.value, min_score=-1. if self.weaker.value else None)  # None: the calibrated floor
+        try: r = (self.engine.search(subject, mode=mode, **kw) if kind == 'search' else
+                  self.engine.similar(subject, **kw) if kind == 'similar' else self.engine.search_image(self._image, **kw))
         except KeyError as e: return self._fail(str(e.args[0]) if e.args else 'unknown image id')
         except ValueError as e: return self._fail(str(e))  # ImageError is a ValueError
         self.results = r
-        self.history.append(query)
-        what = {'search': f'“{r.query}” ({r.mode})', 'similar': f'images like {query[1]}', 'image': 'images like your picture'}[query[0]]
-        self.status.value = html.escape(f'{r.total}{"+" if r.more else ""} results for {what}' + (f': {r.message}' if r.message else '')) + (extra() if extra else '')
+        if not self.history or self.history[-1] != query: self.history.append(query)  # a page or a filter is not a new query
+        what = {'search': f'“{r.query}” ({r.mode})', 'similar': f'images like {subject}', 'image': 'images like your picture'}[kind]
+        self.status.value = (html.escape(f'Results for {what}' + (f': {r.message}' if r.message else ''))  # how many: the pager says
+                             + (self._about(subject) if kind == 'similar' else ''))
         self.cells = [ResultCell(h, self._thumb(h.id), self.size, self.similar) for h in r.hits]
         self.grid.children = self.cells
+        self._pager(r)
         return r
 
+    def _pager(self, r): # the `Results` shown
+        "Set the page indicator ('13–24 of 57', '+' when the ranking stopped at its cap), the buttons and the weaker-matches box for `r`."
+        more = '+' if r.more else ''
+        self.pages.value = f'{r.offset + 1}–{r.offset + len(r.hits)} of {r.total}{more}' if r.hits else 'no results'
+        self.pages.tooltip = f'the ranking stops at {r.total} results: more images match' if r.more else None
+        self.prev.disabled, self.next.disabled = r.offset == 0, r.offset + r.k >= r.total
+        self.weaker.disabled = not (r.hidden or self.weaker.value)  # it stays clickable while on
+        self.weaker.description = f'show {r.hidden} weaker match{"es" if r.hidden > 1 else ""}' if r.hidden else 'show weaker matches'
+        self.nav.layout.display = ''
+
+    def page(self, step:int=1): # pages forward; negative: back
+        "Show the page `step` pages after the shown one (the next by default); nothing changes past either end."
+        r = self.results
+        if r is None or not 0 <= self.offset + step * r.k < r.total: return r
+        return self._run(self.query, self.offset + step * r.k)
+
     def search(self, q:str=None): # a query; None reads the text box
-        "Search for the text box's query (or `q`) with the chosen mode and k."
+        "Search for the text box's query (or `q`) with the chosen mode and k, from the first page."
         if q is not None: self.text.value = q  # its observer runs the search
         q = self.text.value
         if not q.strip():
             self.query = None
             return self._fail('type a query first')
-        return self._show(('search', q, self.mode.value, self.k.value), lambda: self.engine.search(q, k=self.k.value, mode=self.mode.value))
+        return self._run(('search', q, self.mode.value, self.k.value))
 
     def similar(self, id:str): # an image id of the collection
         "Show images like the image `id` ('more like this')."
-        return self._show(('similar', id, self.k.value), lambda: self.engine.similar(id, k=self.k.value), lambda: self._about(id))
+        return self._run(('similar', id, None, self.k.value))
 
     def _about(self, id):
         "The image's own tags and the tags the engine suggests for it, as HTML for the status line."
@@ -107,10 +140,10 @@ class SearchBox:
     def search_image(self, img): # a PIL image, image bytes or a path
         "Show images like a picture."
         self._image = img
-        return self._show(('image', id(img), self.k.value), lambda: self.engine.search_image(img, k=self.k.value))
+        return self._run(('image', id(img), None, self.k.value))
 
     def rerun(self):
-        "Run the shown request again with the current mode and k."
+        "Run the shown request again from its first page, with the current mode, k and filters."
         kind = self.query[0] if self.query else None
         if kind == 'similar': return self.similar(self.query[1])
         if kind == 'image': return self.search_image(self._image)

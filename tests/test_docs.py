@@ -1,11 +1,12 @@
 """The offline documentation site: built by `bash tools/docs.sh DIR` (nbdev's processing, then mkdocs-material),
 served over HTTP on a free loopback port and opened in headless Debian chromium through Playwright. Every page loads
-without console errors, every internal link and anchor resolves, the site search finds a public function, and the API
-reference shows a signature with its docments. Screenshots of the home page and an API page go to the test's
-temporary folder and are copied to `_test_outputs/docs/`.
+without console errors, every internal link and anchor resolves (the "source" links too), the site search finds a
+public function and ranks an exact name first, every API entry shows its parameters in a table with their docments,
+and the generated reference pages say what the code says (each command's `--help`, the app's OpenAPI description).
+Screenshots go to the test's temporary folder and are copied to `_test_outputs/docs/`.
 
 Needs chromium: see `_browser.py`."""
-import functools, http.server, json, os, re, shutil, subprocess, threading, urllib.parse
+import functools, html, http.server, importlib, json, os, re, shutil, subprocess, sys, threading, urllib.parse
 from pathlib import Path
 import pytest
 
@@ -16,6 +17,35 @@ OUTPUTS = ROOT/'_test_outputs'/'docs'
 def _notebooks():
     "The notebooks the site shows, in file-name order (nbdev skips names starting with `_` or `.`)."
     return sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith(('_', '.')))
+
+REFERENCE = ['reference/commands.html', 'reference/http.html']  # the generated pages (tools/docs_pages.py)
+
+def _text(fragment):
+    "The text of an HTML fragment, tags dropped, entities decoded, spaces collapsed."
+    return re.sub(r'\s+', ' ', html.unescape(re.sub(r'<[^>]+>', '', re.sub(r'<br\s*/?>', ' ', fragment)))).strip()
+
+def _api_entries(site):
+    "(page, anchor, name, the HTML up to the next entry or section) of every API entry (`show_doc`) on the site."
+    out = []
+    for f in sorted(site.glob('*.html')):
+        page = f.read_text(encoding='utf-8')
+        heads = list(re.finditer(r'<h3 class="api-entry" id="([^"]+)">(.*?)<a class="headerlink"', page))
+        for i, m in enumerate(heads):
+            end = min([heads[i + 1].start() if i + 1 < len(heads) else len(page)] + [j for j in (page.find('<hr', m.end()), page.find('<h2', m.end())) if j > 0])
+            out.append((f.name, m.group(1), _text(m.group(2)), page[page.index('</h3>', m.end()) + 5:end]))
+    return out
+
+def _symbol(name, page):
+    "The object an API entry named `name` on `page` documents (through nbdev's index of the package)."
+    from imgsearch._modidx import d
+    stem = re.sub(r'^\d+[a-z]?_', '', page.removesuffix('.html'))
+    for mod, syms in d['syms'].items():
+        for qual, (url, _) in syms.items():
+            if qual == f'{mod}.{name}' and url.startswith(f'{stem}.html#'):
+                obj = importlib.import_module(mod)
+                for part in name.split('.'): obj = getattr(obj, part)
+                return obj if hasattr(obj, '__signature__') else getattr(obj, '__wrapped__', obj)  # as show_doc unwraps
+    return None
 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
@@ -40,14 +70,17 @@ def server(site):
 def _shot(page, tmp_path, name, full_page=True): return shot(page, tmp_path, name, OUTPUTS, full_page)
 
 def test_a_page_per_notebook(site):
-    "One page per notebook, named like it, listed in the sidebar in pipeline order with the home page first."
+    """One page per notebook, named like it. The sidebar: the home page, the guides (notebooks named with a letter,
+    e.g. the tutorial), the pipeline's notebooks in file-name order, then the generated reference pages."""
     nbs = _notebooks()
     pages = [f'{p.stem}.html' for p in nbs]
-    for p in pages: assert (site/p).is_file(), p
-    html = (site/'index.html').read_text(encoding='utf-8')
-    nav = html[html.index('md-nav--primary'):html.index('md-sidebar--secondary')]
-    order = list(dict.fromkeys(re.findall(r'<a href="([\w.-]+\.html)" class="md-nav__link', nav)))
-    assert order == ['index.html'] + [p for p in pages if p != 'index.html'], order
+    for p in pages + REFERENCE: assert (site/p).is_file(), p
+    guides = [p for p in pages if p != 'index.html' and not p[0].isdigit()]
+    assert 'photos.html' in guides  # the tutorial
+    page = (site/'index.html').read_text(encoding='utf-8')
+    nav = page[page.index('md-nav--primary'):page.index('md-sidebar--secondary')]
+    order = list(dict.fromkeys(re.findall(r'<a href="([\w./-]+\.html)" class="md-nav__link', nav)))
+    assert order == ['index.html'] + guides + [p for p in pages if p[0].isdigit()] + REFERENCE, order
     for nb in nbs:  # images the notebooks reference are copied with the pages
         for img in re.findall(r'\]\((images/[^)\s]+)\)', nb.read_text(encoding='utf-8')): assert (site/img).is_file(), img
 
@@ -134,9 +167,153 @@ def test_search_finds_a_function(server, browser):
     assert not problems, problems
     page.close()
 
+def _docments(obj):
+    "Each parameter of `obj` and its docment (fastcore's), those on one line sharing its comment as the site shows them."
+    from fastcore.docments import docments
+    sys.path.insert(0, str(ROOT/'tools'))
+    from docs_prep import _same_line
+    docs = {k: v for k, v in docments(obj).items() if k not in ('self', 'return')}
+    for names in _same_line(obj):
+        for n in names[:-1]:
+            if n in docs and not docs[n]: docs[n] = docs.get(names[-1])
+    return docs
+
+def test_api_entries_show_parameter_tables(site):
+    """Every API entry: its signature on lines of at most 100 characters, with no comments in it, then (when its
+    parameters have docments) nbdev's table: Type, Default and Details, one row per parameter, holding its docment."""
+    entries, tables = _api_entries(site), 0
+    assert len(entries) > 100, len(entries)
+    for page, anchor, name, body in entries:
+        sig = re.match(r'\s*<div class="highlight"><pre><span></span><code>(.*?)</code>', body, re.S)
+        assert sig, (page, name, body[:300])
+        code = html.unescape(re.sub(r'<[^>]+>', '', sig.group(1)))
+        assert code.startswith(name + '(') or '(' not in code, (page, name, code)
+        assert ' # ' not in code and max(map(len, code.splitlines())) <= 100, (page, name, code)
+        obj = _symbol(name, page)
+        if obj is None or not callable(obj): continue
+        docs = _docments(obj)
+        if not any(docs.values()): continue
+        tables += 1
+        table = re.search(r'<table>(.*?)</table>', body, re.S)
+        assert table, f'{page}#{anchor}: {name} has docments but no table'
+        head = [_text(c) for c in re.findall(r'<th>(.*?)</th>', table.group(1), re.S)]
+        assert head[-1] == 'Details', (name, head)
+        rows = {_text(r[0]): _text(r[-1]) for r in (re.findall(r'<td>(.*?)</td>', tr, re.S) for tr in re.findall(r'<tr>(.*?)</tr>', table.group(1), re.S)) if r}
+        for p, doc in docs.items():
+            assert p in rows, (page, name, p, rows)
+            assert rows[p] == (doc or '').replace('`', '').replace('\n', ' ').strip(), (page, name, p, rows[p], doc)
+    assert tables > 100, tables
+
+def test_source_links_resolve(site):
+    """Built in the default mode, every API entry's "source" link opens a page of the site, at the line (`#L12`) that
+    defines the entry; nothing links to the placeholder GitHub address any more."""
+    from nbdev.config import get_config
+    placeholder = f"github.com/{get_config().user}/{get_config().repo}/blob"  # where nbdev points "source" links
+    n = 0
+    for f in sorted(site.rglob('*.html')):
+        page = f.read_text(encoding='utf-8')
+        assert placeholder not in page, f'{f.name} links to {placeholder}'
+        for m in re.finditer(r'<a class="source-link" href="([^"]+)">source</a></p>\s*<h3 class="api-entry" id="[^"]+">(.*?)<a', page):
+            url, _, line = m.group(1).partition('#L')
+            target = (f.parent/url).resolve()
+            assert target.is_file() and site.resolve() in target.parents, (f.name, m.group(1))
+            src = target.read_text(encoding='utf-8')
+            at = re.search(rf'<span id="L{line}">(.*?)\n</span>', src, re.S)
+            assert line and at, (f.name, m.group(1))
+            name = _text(m.group(2)).rsplit('.', 1)[-1]
+            assert re.match(rf'(async )?(def|class) {re.escape(name)}\b', _text(at.group(1))), (f.name, m.group(1), _text(at.group(1)))
+            n += 1
+    assert n > 100, n
+
+def test_source_links_to_a_published_repository():
+    "With IMGSEARCH_DOCS_SOURCE_URL the source links point at the published repository's file, at the same line."
+    sys.path.insert(0, str(ROOT/'tools'))
+    from docs_prep import fix_source_links
+    blob = 'https://github.com/imgsearch/imgsearch/blob/main/'
+    md = f'x\n\n[source]({blob}imgsearch/search.py#L586){{target="_blank" style="float:right; font-size:smaller"}}\n\n### Engine.search\n'
+    assert '[source](imgsearch/search.py.md#L586){.source-link}' in fix_source_links(md, blob)
+    out = fix_source_links(md, blob, 'https://git.example.org/me/imgsearch/blob/v1')
+    assert '[source](https://git.example.org/me/imgsearch/blob/v1/imgsearch/search.py#L586){target="_blank" .source-link }' in out
+    assert fix_source_links('[source](https://elsewhere.org/a.py#L1)', blob) == '[source](https://elsewhere.org/a.py#L1)'
+
+def _help_options(prog):
+    "The arguments `prog --help` lists: option strings and positional names, -h/--help left out."
+    r = subprocess.run([str(Path(sys.executable).parent/prog), '--help'], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, (prog, r.stderr)
+    opts, pos, section = set(), set(), None
+    for line in r.stdout.splitlines():
+        if re.match(r'^\S.*:$', line): section = line
+        elif section and section.startswith('positional') and (m := re.match(r'^  (\S+)', line)): pos.add(m.group(1))
+        elif section and section.startswith('options') and (m := re.match(r'^  (-\S.*?)(?:\s{2,}|$)', line)):
+            opts |= {o.split(' ')[0] for o in m.group(1).split(', ')}
+    return r.stdout, opts - {'-h', '--help'}, pos
+
+def test_command_reference_matches_help(site):
+    """The command reference lists every command the package installs, and for each exactly the arguments its `--help`
+    lists, with its description."""
+    from importlib.metadata import distribution
+    scripts = [e.name for e in distribution('imgsearch').entry_points if e.group == 'console_scripts']  # pyproject's [project.scripts]
+    assert len(scripts) >= 6, scripts
+    page = (site/'reference'/'commands.html').read_text(encoding='utf-8')
+    heads = re.findall(r'<h2 id="([\w-]+)">', page)
+    assert sorted(heads) == sorted(scripts), heads
+    for i, prog in enumerate(heads):
+        start = page.index(f'<h2 id="{prog}">')
+        section = page[start:page.index('<h2', start + 1) if i + 1 < len(heads) else len(page)]
+        listed = {c for row in re.findall(r'<tr>\s*<td>(.*?)</td>', section, re.S) for c in re.findall(r'<code>(.*?)</code>', row)}
+        help_text, opts, pos = _help_options(prog)
+        assert listed == opts | pos, (prog, listed ^ (opts | pos))
+        desc = _text(re.search(r'</h2>\s*<p>(.*?)</p>', section, re.S).group(1))
+        assert re.sub(r'\s+', ' ', help_text).find(desc) > 0, (prog, desc)
+
+def test_http_reference_lists_every_route(site):
+    """The HTTP API page has a section for every route of the app's OpenAPI description (`openapi_spec`) with each of
+    its parameters and responses, a section per schema with its properties, and ships that description as JSON."""
+    from imgsearch.serve import openapi_spec
+    spec = openapi_spec()
+    page = (site/'reference'/'http.html').read_text(encoding='utf-8')
+    assert json.loads((site/'reference'/'openapi.json').read_text(encoding='utf-8')) == spec
+    n = 0
+    for path, ops in spec['paths'].items():
+        for method, op in ops.items():
+            slug = re.sub(r'[^a-z0-9]+', '-', f'{method} {path}'.lower()).strip('-')
+            m = re.search(rf'<h2 id="{slug}">(.*?)<a class="headerlink".*?(?=<h2)', page, re.S)
+            assert m and _text(m.group(1)) == f'{method.upper()} {path}', (method, path)
+            cells = [_text(c) for c in re.findall(r'<td>(.*?)</td>', m.group(0), re.S)]
+            for p in op.get('parameters', []): assert p['name'] in cells, (path, p['name'])
+            for code in op['responses']: assert code in cells, (path, code)
+            n += 1
+    assert n == sum(len(ops) for ops in spec['paths'].values()) > 0
+    for name, schema in spec['components']['schemas'].items():
+        m = re.search(rf'<h3 id="{name.lower()}">{name}<a.*?(?=<h3|<footer|</article)', page, re.S)
+        assert m, name
+        for prop in schema.get('properties', {}): assert f'<code>{prop}</code>' in m.group(0), (name, prop)
+
 @no_chromium
-def test_api_reference_shows_signature_and_docments(server, browser, tmp_path):
-    "The API reference renders `show_doc`: the signature with each parameter's docment, as nbdev's own renderer writes it."
+def test_search_ranks_exact_name_first(server, browser, tmp_path):
+    """Typing an API entry's exact name in the search box lists that entry first, above longer names that begin with
+    it (`Engine.search` above `Engine.search_image`), and a longer name still ranks its own entry first."""
+    page = browser.new_page(viewport={'width': 1280, 'height': 900})
+    page.goto(server + 'index.html')
+    page.locator('label.md-search__icon, .md-search__input').first.click()
+    box = page.locator('input.md-search__input')
+    for query, want in [('Engine.search', '08_search.html#enginesearch'), ('Engine.search_image', '08_search.html#enginesearch_image'),
+                        ('Engine.similar', '08_search.html#enginesimilar'), ('fit', '06_train.html#fit'), ('fit_confidence', '05b_evidence.html#fit_confidence')]:
+        box.fill('')
+        box.press_sequentially(query, delay=20)
+        words = '+'.join(w.lower() for w in query.split('.'))
+        page.wait_for_function('h => Array.from(document.querySelectorAll(".md-search-result__list a[href*=\'#\']")).some(a => a.href.includes("h=" + h))',
+                               arg=words, timeout=15000)
+        hits = page.evaluate('Array.from(document.querySelectorAll(".md-search-result__list a")).map(a => a.getAttribute("href"))')
+        first = next(h for h in hits if '#' in h)
+        assert re.sub(r'\?[^#]*', '', first).removeprefix(server) == want, (query, hits[:6])
+        if query == 'Engine.search': _shot(page, tmp_path, 'search_exact_name', full_page=False)
+    page.close()
+
+@no_chromium
+def test_api_reference_shows_signature_and_parameter_table(server, browser, tmp_path):
+    """An API entry as nbdev renders it: the signature (no comments; it fits the page without scrolling sideways),
+    the one-line docstring, then a table with Type, Default and Details and a row per parameter with its docment."""
     from fastcore.docments import docments
     from imgsearch.build import build_collection
     page = browser.new_page(viewport={'width': 1280, 'height': 900})
@@ -145,13 +322,25 @@ def test_api_reference_shows_signature_and_docments(server, browser, tmp_path):
     page.goto(server + '04_build.html#build_collection')
     head = page.locator('h3#build_collection')
     assert head.is_visible()
-    sig = head.locator('xpath=following-sibling::div[contains(@class, "highlight")][1]').inner_text()
-    assert sig.startswith('def build_collection(')
-    docs = docments(build_collection)
-    assert 'backbone' in sig and f'# {docs["backbone"]}' in sig, sig
-    for name, doc in docs.items():
-        if name != 'return' and doc: assert f'# {doc}' in sig, (name, doc)
+    block = head.locator('xpath=following-sibling::div[contains(@class, "highlight")][1]')
+    sig = block.inner_text()
+    assert sig.startswith("build_collection(source, out, backbone='efficientnet_lite0', ") and '#' not in sig, sig
+    assert block.locator('code').evaluate('e => e.scrollWidth <= e.clientWidth'), 'the signature scrolls sideways'
     doc = head.locator('xpath=following-sibling::p[1]').inner_text()
     assert doc == build_collection.__doc__.strip().replace('`', ''), doc  # the one-line docstring (its `code` rendered)
+    table = head.locator('xpath=following::table[1]')  # mkdocs-material wraps tables in a scrolling div
+    assert table.locator('th').all_inner_texts() == ['', 'Type', 'Default', 'Details']
+    rows = [r.locator('td').all_inner_texts() for r in table.locator('tbody tr').all()]
+    docs = {k: v for k, v in docments(build_collection).items() if k != 'return'}
+    assert [r[0] for r in rows] == list(docs), rows
+    for (name, typ, default, details), doc in zip(rows, docs.values()): assert details == doc.replace('`', ''), (name, details, doc)
+    assert dict((r[0], r[2]) for r in rows)['backbone'] == 'efficientnet_lite0'
+    head.scroll_into_view_if_needed()
     _shot(page, tmp_path, 'api_build', full_page=False)
+    page.goto(server + 'reference/commands.html')
+    _shot(page, tmp_path, 'commands', full_page=False)
+    page.goto(server + 'reference/http.html')
+    _shot(page, tmp_path, 'http_api', full_page=False)
+    page.goto(server + 'photos.html')
+    _shot(page, tmp_path, 'tutorial')
     page.close()

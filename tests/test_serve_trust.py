@@ -109,6 +109,10 @@ def test_only_decoded_images_leave(server, built):
     html = _get(server + 'similar?id=pw')[2].decode()
     assert 'src="/thumb/pw"' not in html and 'nothing to compare' in html, html[-1500:]  # no picture for the query image either
     assert 'src="/thumb/img' in _get(server + 'similar?id=img0')[2].decode()
+    for id in HOSTILE:  # an image's page: the picture only where it may leave, never a path
+        code, _, body = _get(server + f'view/{id}')
+        assert code == 200 and (('class="large"' in body.decode()) == (id == 'poly')), (id, code, body[-1500:])
+        assert str(coll) not in body.decode() and '/etc' not in body.decode() and b'<script>alert' not in body, body[-1500:]
 
 def test_slow_clients_do_not_starve(server):
     "20 connections that send a header line every 2 s; /healthz and /api/search from another client still answer in < 2 s."
@@ -156,7 +160,7 @@ def test_upload_limits(server):
     t0 = time.time()
     c.request('POST', '/api/search/image', body=buf.getvalue(), headers={'Content-Type': 'image/png'})
     r = c.getresponse(); body = json.loads(r.read()); c.close()
-    assert (r.status, body['error']) == (413, 'image too large: 11000 x 8000 pixels, at most 25,000,000 pixels'), body
+    assert (r.status, body['error']) == (413, 'Picture too large: 11000 × 8000 pixels, at most 25,000,000 pixels.'), body
     assert time.time() - t0 < 2
     def chunks():
         for _ in range(9 * 16): yield b'\0' * 2**16  # 9 MB, no Content-Length
@@ -164,7 +168,7 @@ def test_upload_limits(server):
     try: c.request('POST', '/api/search/image', body=chunks(), headers={'Content-Type': 'image/png'}, encode_chunked=True)
     except (BrokenPipeError, ConnectionResetError): pass  # the server may answer and close before the client has sent it all
     r = c.getresponse(); body = json.loads(r.read()); c.close()
-    assert (r.status, body['error']) == (413, 'upload too large: at most 8 MB'), (r.status, body)
+    assert (r.status, body['error']) == (413, 'Upload too large: at most 8 MB.'), (r.status, body)
 
 def test_sigterm_stops_within_seconds(built, tmp_path):
     "After an image query (each worker holds an ONNX Runtime session) and with slow clients connected, SIGTERM ends every process in < 10 s."
