@@ -57,8 +57,9 @@ def queries(path, n_per_group, seed):
     groups = {'tags': tq, 'words': wq, 'images': iq}
     return vecs, valid, {g: (q[:n_per_group], q[n_per_group:]) for g, q in groups.items()}, text_train
 
-def exact_top(X, valid, Q, k=K, chunk=200_000):
-    "Exact top-k rows of each query by inner product over the valid rows."
+def exact_top(X, valid, Q, k=K, chunk=200_000, batch=512):
+    "Exact top-k rows of each query by inner product over the valid rows (queries in batches: bounded memory)."
+    if len(Q) > batch: return np.concatenate([exact_top(X, valid, Q[i:i + batch], k, chunk, batch) for i in range(0, len(Q), batch)])
     D, I = np.full((len(Q), k), -np.inf, np.float32), np.full((len(Q), k), -1, np.int64)
     for lo in range(0, len(X), chunk):
         s = Q @ np.asarray(X[lo:lo + chunk], np.float32).T

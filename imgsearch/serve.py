@@ -760,7 +760,7 @@ def serve(app, # from `create_app`
             for k, v in dict(bind=f'{host}:{port}', workers=workers, worker_class='gthread', threads=connections,
                              worker_connections=max(1000, 4 * connections), keepalive=5, timeout=120, graceful_timeout=5,
                              preload_app=True, pre_fork=lambda server, worker: gc.freeze(), post_fork=lambda server, worker: _after_fork(app, threads), worker_exit=_worker_exit,
-                             when_ready=lambda server: line(f'gunicorn, {workers} workers')).items():
+                             when_ready=lambda server: line(f'gunicorn, {workers} worker' + 's' * (workers != 1))).items():
                 self.cfg.set(k, v)
             if 'control_socket_disable' in self.cfg.settings: self.cfg.set('control_socket_disable', True)  # gunicorn >= 25: no socket in $HOME
         def load(self): return app
