@@ -302,6 +302,10 @@ def _call(f, *args, upload=True, **kwargs):
     except FileNotFoundError: _bad('The image file is missing from the collection.', 404)
     except ValueError as e: _bad(_sentence(str(e)))
 
+def _short(id): # an image id from a request's path
+    "A 400 when `id` is longer than any image id the build accepts."
+    if len(id) > MAX_ID: _bad(f'The image id is too long: {len(id)} characters, at most {MAX_ID}.')
+
 def _known(eng, id): # an engine, an image id from the request
     "The collection row of image `id`, or a 404 that names the id."
     try: return eng.coll.row(id)
@@ -548,7 +552,7 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
 
     @app.get('/view/<path:id>')
     def view_page(id):
-        if len(id) > MAX_ID: _bad(f'The image id is too long: {len(id)} characters, at most {MAX_ID}.')
+        _short(id)
         s = S(); name = display_name(s.engine.coll[_known(s.engine, id)].path)
         try: facts, why = picture_facts(s.engine, id, s.root, s.anywhere), None
         except NotServed as e: facts, why = None, str(e)  # the page still shows its tags, and says why there is no picture
@@ -588,7 +592,7 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
 
     @app.get('/image/<path:id>')
     def image(id):
-        if len(id) > MAX_ID: _bad(f'The image id is too long: {len(id)} characters, at most {MAX_ID}.')
+        _short(id)
         s = S()
         fh, mime = _call(image_file, s.engine, id, s.root, s.anywhere)
         st = os.fstat(fh.fileno())
@@ -596,7 +600,7 @@ def create_app(path_or_engine, # a built and trained collection folder, or a loa
 
     @app.get('/thumb/<path:id>')
     def thumb(id):
-        if len(id) > MAX_ID: _bad(f'The image id is too long: {len(id)} characters, at most {MAX_ID}.')
+        _short(id)
         return send_file(io.BytesIO(_call(S().thumbs.get, id, upload=False)), mimetype='image/jpeg', max_age=86400)
 
     @app.errorhandler(HTTPException)

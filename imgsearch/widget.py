@@ -9,6 +9,7 @@ __all__ = ['ResultCell', 'SearchBox']
 
 # %% ../nbs/10_widget.ipynb #8f73a28b
 import html, os
+import numpy as np
 import ipywidgets as W
 from .suggest import suggest_tags
 from .search import MODES, Engine
@@ -89,7 +90,7 @@ class SearchBox:
         kind, subject, mode, k = query
         kw = dict(k=k, offset=offset, collapse=self.collapse.value, min_score=-1. if self.weaker.value else None)  # None: the calibrated floor
         try: r = (self.engine.search(subject, mode=mode, **kw) if kind == 'search' else
-                  self.engine.similar(subject, **kw) if kind == 'similar' else self.engine.search_image(self._image, **kw))
+                  self.engine.similar(subject, **kw) if kind == 'similar' else self.engine.search_image(self._features(), **kw))
         except KeyError as e: return self._fail(str(e.args[0]) if e.args else 'unknown image id')
         except ValueError as e: return self._fail(str(e))  # ImageError is a ValueError
         self.results = r
@@ -101,6 +102,11 @@ class SearchBox:
         self.grid.children = self.cells
         self._pager(r)
         return r
+
+    def _features(self):
+        "The shown picture's backbone features, computed once for all its pages (kept in place of the picture)."
+        if not isinstance(self._image, np.ndarray): self._image = self.engine.image_features(self._image)
+        return self._image
 
     def _pager(self, r): # the `Results` shown
         "Set the page indicator ('13–24 of 57', '+' when the ranking stopped at its cap), the buttons and the weaker-matches box for `r`."
@@ -146,7 +152,7 @@ class SearchBox:
         "Run the shown request again from its first page, with the current mode, k and filters."
         kind = self.query[0] if self.query else None
         if kind == 'similar': return self.similar(self.query[1])
-        if kind == 'image': return self.search_image(self._image)
+        if kind == 'image': return self._run(('image', self.query[1], None, self.k.value))  # the same picture
         if self.text.value.strip(): return self.search()
 
     def _uploaded(self, change):
