@@ -116,8 +116,8 @@ def synthetic_collection(n, words, seed=0):
 
 def write_features(out, coll, draws, k, tag_vecs, dim, dtype, seed=0, shard_size=1024):
     "Synthetic image features in the image stage's shard format and manifest (as `embed_images` writes them)."
-    from imgsearch.data import save_json
-    from imgsearch.image import _write_shard
+    from imgsearch.files import save_json
+    from imgsearch.image import write_shard
     rng = np.random.default_rng(seed + 1)
     out.mkdir(parents=True, exist_ok=True)
     W = rng.standard_normal((tag_vecs.shape[1], dim), dtype=np.float32)
@@ -133,7 +133,7 @@ def write_features(out, coll, draws, k, tag_vecs, dim, dtype, seed=0, shard_size
         f /= k[lo:lo + m, None]
         for _ in range(2): f += pool[(at * (2 * rng.integers(2**15) + 1) + rng.integers(2**16)) % 2**16]  # odd stride: distinct rows
         f = f.astype(dtype)
-        for s in range(0, len(f), shard_size): _write_shard(out, (lo + s) // shard_size, f[s:s + shard_size], [])
+        for s in range(0, len(f), shard_size): write_shard(out, (lo + s) // shard_size, f[s:s + shard_size], [])
     save_json(dict(stage='image', backbone='synthetic', weights_sha256=None, preprocessing=None, dim=dim, dtype=np.dtype(dtype).name,
                    rows=n, shard_size=shard_size, collection_fingerprint=coll.fingerprint(), n_shards=-(-n // shard_size),
                    normalised=False, complete=True, skipped=0), out/'manifest.json')
@@ -148,7 +148,7 @@ def run_size(n, a, folder):
     from imgsearch.train import TrainConfig, load_match_data, fit
     from imgsearch.model import MatchNet, save_matcher
     from imgsearch.search import Engine, VectorIndex, project_collection
-    from imgsearch.data import load_json
+    from imgsearch.files import load_json
     st, res = Stages(), dict(images=n, load_before=os.getloadavg()[0])
     dtype = 'float16' if n >= a.fp16_from else 'float32'
     kv = load_vectors('glove-6b-50d')

@@ -19,10 +19,11 @@ from PIL import Image
 
 def replicate(demo, folder, n, dtype='float32'):
     "A built and trained collection of `n` rows made of the demo's rows repeated under new ids."
-    from imgsearch.data import Collection, Item, load_json, save_json
+    from imgsearch.files import load_json, save_json
+    from imgsearch.data import Collection, Item
     from imgsearch.index import build_index
     from imgsearch.text import build_text_features
-    from imgsearch.image import load_image_features, _write_shard
+    from imgsearch.image import load_image_features, write_shard
     from imgsearch.build import content_table, load_content, save_content
     base = Collection.load(demo/'collection.jsonl'); n0 = len(base)
     items = [base[i % n0] if i < n0 else Item(f'{base[i % n0].id}#{i // n0}', base[i % n0].path, base[i % n0].tags) for i in range(n)]
@@ -35,7 +36,7 @@ def replicate(demo, folder, n, dtype='float32'):
     (folder/'image').mkdir()
     for lo in range(0, n, size):
         rows = np.arange(lo, min(lo + size, n)) % n0
-        _write_shard(folder/'image', lo // size, feats[rows].astype(dtype), [dict(row=int(lo + j), id=items[lo + j].id, path=items[lo + j].path, reason='unreadable')
+        write_shard(folder/'image', lo // size, feats[rows].astype(dtype), [dict(row=int(lo + j), id=items[lo + j].id, path=items[lo + j].path, reason='unreadable')
                                                             for j in np.flatnonzero(~valid[rows])])
     save_json({**m, 'dtype': dtype, 'rows': n, 'n_shards': -(-n // size), 'collection_fingerprint': coll.fingerprint(), 'skipped': int((~valid[np.arange(n) % n0]).sum())},
               folder/'image'/'manifest.json')
@@ -71,7 +72,7 @@ def main():
     from imgsearch.data import Collection
     from imgsearch.search import project_collection
     from imgsearch.update import update_collection
-    from imgsearch.data import load_json
+    from imgsearch.files import load_json
     tmp = Path(tempfile.mkdtemp(dir=a.tmp)); results = []
     try:
         for n in map(int, a.sizes.split(',')):

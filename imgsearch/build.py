@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 from fastcore.script import call_parse
 from tqdm.auto import tqdm
-from .data import Collection, FolderBusy, atomic_write, read_collection, save_json, load_json, writer_lock, IMAGE_EXTS
+from .files import FolderBusy, atomic_write, save_json, load_json, writer_lock
+from .data import Collection, read_collection, IMAGE_EXTS
 from .index import build_index
 from .text import build_text_features
 from .image import embed_images

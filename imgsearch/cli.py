@@ -67,7 +67,7 @@ def imgsearch_search(argv=None): # the arguments (default: the command line)
     if not 1 <= a.top <= 1000: p.error(f'-k must be between 1 and 1000, got {a.top}')
     if a.offset < 0: p.error(f'--offset must be 0 or more, got {a.offset}')
     if a.image and not Path(a.image).expanduser().is_file(): p.error(f'--image: no such file: {a.image}')
-    from imgsearch.data import FolderBusy
+    from imgsearch.files import FolderBusy
     from imgsearch.image import ImageError
     from imgsearch.search import Engine  # here, not at the top: --help must not wait for torch
     try:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .image import Backbone, load_backbone, embed_images, pick_device, _Rows, _shard_done, _write_shard, _with_runtime
+from .image import Backbone, load_backbone, embed_images, pick_device, Rows, shard_done, write_shard, with_runtime
 
 # %% auto #0
 __all__ = ['embed_images_ray']
@@ -50,7 +50,7 @@ def _plan(nodes, # resources of each alive node: [{'CPU': 16.0, 'GPU': 2.0, ...}
 # %% ../nbs/03a_distributed.ipynb #fc4f870f
 def _decode(batch, crop, draft, max_pixels):
     "Ray Data task: {'row', 'path'} -> {'row', 'pixels' (uint8 [B, H, W, 3]), 'reason' ('' or why it was skipped)}."
-    rows = _Rows(list(batch['path']), crop, draft, max_pixels)
+    rows = Rows(list(batch['path']), crop, draft, max_pixels)
     got = [rows[i] for i in range(len(rows))]
     return dict(row=np.asarray(batch['row'], np.int64), pixels=np.stack([x.numpy() for x, _, _ in got]),
                 reason=np.array([why for _, _, why in got], dtype=object))
@@ -61,7 +61,7 @@ class _Embedder:
         if threads: torch.set_num_threads(threads)
         dev = pick_device(device)
         if dev != bb.device: bb = dataclasses.replace(bb, model=bb.model.to(dev), head=bb.head.to(dev), device=dev, runtime=bb.runtime if bb.runtime.startswith('torch') else 'torch')
-        elif bb.runtime == 'onnx': bb = _with_runtime(bb, 'onnx', bb.onnx_cache, threads or bb.threads)  # ONNX Runtime with the actor's threads
+        elif bb.runtime == 'onnx': bb = with_runtime(bb, 'onnx', bb.onnx_cache, threads or bb.threads)  # ONNX Runtime with the actor's threads
         self.bb = bb
     def __call__(self, batch):
         feats = self.bb.embed(torch.from_numpy(np.ascontiguousarray(batch['pixels']))).numpy()
@@ -84,7 +84,7 @@ def _collect(batches, # iterable of {'row', 'feat', 'reason'} batches, in any or
             else: bufs[s][r - s * shard_size] = f
             left[s] -= 1
             if not left[s]:
-                _write_shard(out, s, bufs.pop(s), sorted(skipped.pop(s), key=lambda d: d['row']))
+                write_shard(out, s, bufs.pop(s), sorted(skipped.pop(s), key=lambda d: d['row']))
                 del left[s]; done.append(s)
         if bar is not None: bar.update(len(b['row']))
     return done
@@ -114,12 +114,12 @@ def embed_images_ray(coll, # `imgsearch.data.Collection`; the images' paths must
     bb = backbone if isinstance(backbone, Backbone) else load_backbone(backbone, weights, 'cpu', runtime=runtime, cache=onnx_cache)
     if bb.device.type != 'cpu':  # the actors get a CPU copy and move it to their own device
         bb = dataclasses.replace(bb, model=copy.deepcopy(bb.model).cpu(), head=copy.deepcopy(bb.head).cpu(), device=torch.device('cpu'))
-    if runtime not in ('auto', bb.runtime): bb = _with_runtime(bb, runtime, onnx_cache)
+    if runtime not in ('auto', bb.runtime): bb = with_runtime(bb, runtime, onnx_cache)
     kw = dict(batch_size=batch_size, shard_size=shard_size, dtype=dtype, progress=False, max_pixels=max_pixels, max_shards=0)
     embed_images(coll, out, bb, overwrite=overwrite, **kw)  # checks the folder and writes the manifest, computes nothing
     out, n, dt = Path(out), len(coll), np.dtype(dtype)
     sizes = [min(shard_size, n - s * shard_size) for s in range(math.ceil(n / shard_size))]
-    todo = [s for s, k in enumerate(sizes) if not _shard_done(out, s, k, bb.dim, dt)]
+    todo = [s for s, k in enumerate(sizes) if not shard_done(out, s, k, bb.dim, dt)]
     reused = len(sizes) - len(todo)
     if max_shards is not None: todo = todo[:max_shards]
     rows = [r for s in todo for r in range(s * shard_size, s * shard_size + sizes[s])]

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 import numpy as np, torch
 from fastcore.script import call_parse
-from .data import save_json, load_json, atomic_write
+from .files import save_json, load_json, atomic_write
 from .metrics import ranking_metrics, summarise
 from .model import load_matcher, save_matcher
 from .text import embed_tags, tag_words, load_build_vectors

@@ -17,11 +17,12 @@ from torchvision.io import decode_image, ImageReadMode
 from torchvision.transforms.v2 import functional as TF
 from tqdm.auto import tqdm
 
-from .data import atomic_write, die_with_parent, file_sha256, save_json, load_json
+from .files import atomic_write, die_with_parent, file_sha256, save_json, load_json
 
 # %% auto #0
-__all__ = ['pick_device', 'ImageError', 'load_image', 'load_pixels', 'Backbone', 'default_onnx_cache', 'load_backbone',
-           'classify', 'embed_images', 'ShardedFeatures', 'load_image_features', 'feature_shards', 'skipped_entries']
+__all__ = ['pick_device', 'ImageError', 'to_rgb', 'load_image', 'load_pixels', 'Backbone', 'default_onnx_cache', 'with_runtime',
+           'load_backbone', 'classify', 'Rows', 'shard_name', 'shard_done', 'write_shard', 'embed_images',
+           'ShardedFeatures', 'load_image_features', 'feature_shards', 'skipped_entries']
 
 # %% ../nbs/03_image.ipynb #ea6e5399
 def pick_device(device=None, # None or 'auto': cuda if available, else mps, else cpu; or any torch device name
@@ -50,7 +51,7 @@ def _to_8bit(img):
     else: a = (a - lo) / max(hi - lo, 1e-12) * 255
     return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), 'L')
 
-def _to_rgb(img):
+def to_rgb(img):
     "Any PIL mode as RGB; transparency composited on white."
     if img.mode == 'P' and 'transparency' in img.info: img = img.convert('RGBA')
     if img.mode in ('I', 'F') or img.mode.startswith('I;16'): img = _to_8bit(img)
@@ -76,7 +77,7 @@ def load_image(path, # image file, any format PIL reads
                 if limit and n > limit: raise ImageError(f'{path}: decompression bomb: {n} pixels > limit {limit}')
                 if draft and img.format == 'JPEG': img.draft(img.mode, (draft, draft))
                 img.load()  # decode now (first frame of an animation), so truncation is caught here
-                return _to_rgb(ImageOps.exif_transpose(img))
+                return to_rgb(ImageOps.exif_transpose(img))
     except ImageError: raise
     except FileNotFoundError: raise ImageError(f'{path}: file not found') from None
     except IsADirectoryError: raise ImageError(f'{path}: not a file but a folder') from None
@@ -299,7 +300,7 @@ _AUTOCAST = {'torch-bf16': torch.bfloat16, 'torch-fp16': torch.float16} # mixed 
 def _check_runtime(runtime):
     if runtime not in _RUNTIMES: raise ValueError(f'unknown runtime {runtime!r}: choose one of {", ".join(_RUNTIMES)}')
 
-def _with_runtime(bb, runtime='auto', cache=None, threads=None):
+def with_runtime(bb, runtime='auto', cache=None, threads=None):
     "`bb` running its network on `runtime` (see `load_backbone`)."
     _check_runtime(runtime)
     if runtime.startswith('torch'): return dataclasses.replace(bb, runtime=runtime)
@@ -329,7 +330,7 @@ def load_backbone(name='efficientnet_lite0', # 'efficientnet_lite0' (1280-d) or 
     dev = pick_device(device)
     m = m.eval().to(dev, memory_format=torch.channels_last)
     bb = Backbone(name, m, head.eval().to(dev), dim, pre, str(path), file_sha256(path), dev)
-    return _with_runtime(bb, runtime, cache, threads)
+    return with_runtime(bb, runtime, cache, threads)
 
 # %% ../nbs/03_image.ipynb #76bc80f5
 @torch.inference_mode()
@@ -345,7 +346,7 @@ def classify(bb:Backbone, # from `load_backbone`
     return [(int(i), float(v), info.index_to_description(int(i))) for v, i in zip(top.values, top.indices)]
 
 # %% ../nbs/03_image.ipynb #7369e80a
-class _Rows(torch.utils.data.Dataset):
+class Rows(torch.utils.data.Dataset):
     "Rows of a collection as (uint8 HWC pixels, row, reason); a bad image gives zeros and its reason."
     def __init__(self, paths, crop, draft, max_pixels): self.paths, self.crop, self.draft, self.max_pixels = paths, crop, draft, max_pixels
     def __len__(self): return len(self.paths)
@@ -353,7 +354,7 @@ class _Rows(torch.utils.data.Dataset):
         try: return torch.from_numpy(load_pixels(self.paths[i], self.crop, self.max_pixels, self.draft).copy()), i, ''
         except ImageError as e: return torch.zeros(self.crop.crop, self.crop.crop, 3, dtype=torch.uint8), i, str(e)
 
-class _Embedded(_Rows):
+class _Embedded(Rows):
     "Batches of rows decoded and embedded in the same process: (features, rows, reasons); ONNX Runtime on the CPU."
     def __init__(self, paths, bb, max_pixels, threads):
         super().__init__(paths, bb.crop, bb.preprocessing.get('jpeg_draft'), max_pixels)
@@ -364,19 +365,19 @@ class _Embedded(_Rows):
 
 def _as_is(batch): return batch
 
-def _shard_name(s, ext): return f'shard-{s:05d}.{ext}'
+def shard_name(s, ext): return f'shard-{s:05d}.{ext}'
 
-def _shard_done(out, s, rows, dim, dtype):
+def shard_done(out, s, rows, dim, dtype):
     "Does shard `s` exist, complete, with the expected shape and dtype?"
-    f = out/_shard_name(s, 'npy')
-    if not (f.is_file() and (out/_shard_name(s, 'json')).is_file()): return False
+    f = out/shard_name(s, 'npy')
+    if not (f.is_file() and (out/shard_name(s, 'json')).is_file()): return False
     try: a = np.load(f, mmap_mode='r')
     except Exception: return False
     return a.shape == (rows, dim) and a.dtype == dtype
 
-def _write_shard(out, s, feats, skipped):
-    save_json(skipped, out/_shard_name(s, 'json'))
-    with atomic_write(out/_shard_name(s, 'npy'), 'wb') as f: np.save(f, feats)
+def write_shard(out, s, feats, skipped):
+    save_json(skipped, out/shard_name(s, 'json'))
+    with atomic_write(out/shard_name(s, 'npy'), 'wb') as f: np.save(f, feats)
 
 def _workers(bb, n_batches, num_workers=None, threads=None):
     "(worker processes, ONNX Runtime threads per worker) of `embed_images` for `n_batches` batches: see there."
@@ -412,7 +413,7 @@ def embed_images(coll, # `imgsearch.data.Collection`: items with `.id` and absol
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float16): raise ValueError(f"dtype must be 'float32' or 'float16', not {dtype}")
     if isinstance(backbone, Backbone):
-        bb = backbone if runtime in ('auto', backbone.runtime) else _with_runtime(backbone, runtime, onnx_cache, threads)
+        bb = backbone if runtime in ('auto', backbone.runtime) else with_runtime(backbone, runtime, onnx_cache, threads)
         if bb.runtime == 'onnx' and threads and threads != bb.threads: bb = dataclasses.replace(bb, threads=threads)
     else: bb = load_backbone(backbone, weights, device, runtime=runtime, cache=onnx_cache, threads=threads)
     if bb.runtime == 'onnx' and max_shards != 0: bb.session  # load or export the network now, before the clock starts
@@ -435,7 +436,7 @@ def embed_images(coll, # `imgsearch.data.Collection`: items with `.id` and absol
     manifest = dict(stage='image', **want, n_shards=n_shards, normalised=False, runtime=bb.runtime, complete=False)
     save_json(manifest, mf)
     rows_of = lambda s: min(shard_size, n - s * shard_size)
-    todo = [s for s in range(n_shards) if not _shard_done(out, s, rows_of(s), bb.dim, dtype)]
+    todo = [s for s in range(n_shards) if not shard_done(out, s, rows_of(s), bb.dim, dtype)]
     reused = n_shards - len(todo)
     if max_shards is not None: todo = todo[:max_shards]
     batches = [list(range(s * shard_size + b, s * shard_size + min(b + batch_size, rows_of(s))))
@@ -449,7 +450,7 @@ def embed_images(coll, # `imgsearch.data.Collection`: items with `.id` and absol
     t1 = time.perf_counter()
     try:
         if in_workers: ds = _Embedded(paths, bb, max_pixels, wthreads)
-        else: ds = _Rows(paths, bb.crop, bb.preprocessing.get('jpeg_draft'), max_pixels)
+        else: ds = Rows(paths, bb.crop, bb.preprocessing.get('jpeg_draft'), max_pixels)
         dl = torch.utils.data.DataLoader(ds, batch_sampler=batches, num_workers=nw, collate_fn=_as_is if in_workers else None,
                                          pin_memory=dev.type == 'cuda', prefetch_factor=4 if nw else None,
                                          worker_init_fn=functools.partial(die_with_parent, os.getpid()) if nw else None)  # no orphans after a kill -9
@@ -465,11 +466,11 @@ def embed_images(coll, # `imgsearch.data.Collection`: items with `.id` and absol
                         skipped.append(dict(row=r, id=coll[r].id, path=coll[r].path, reason=why))
                 lo = int(rows[0]) - s * shard_size
                 buf[lo:lo + len(rows)] = feats
-                if lo + len(rows) == rows_of(s): _write_shard(out, s, buf, skipped)
+                if lo + len(rows) == rows_of(s): write_shard(out, s, buf, skipped)
                 bar.update(len(rows))
     finally: torch.set_num_threads(old_threads)
     secs = time.perf_counter() - t1
-    have = [s for s in range(n_shards) if _shard_done(out, s, rows_of(s), bb.dim, dtype)]
+    have = [s for s in range(n_shards) if shard_done(out, s, rows_of(s), bb.dim, dtype)]
     done = len(have) == n_shards
     all_skipped = skipped_entries(out, have)
     if done: save_json({**manifest, 'complete': True, 'skipped': len(all_skipped)}, mf)
@@ -531,7 +532,7 @@ def feature_shards(out, # folder written by `embed_images`
     "Yield (first row, memory-mapped features, rows without an image's features) for each shard of `out`."
     out = Path(out); m = load_json(out/'manifest.json')
     for s in range(m['n_shards']) if shards is None else shards:
-        a = np.load(out/_shard_name(s, 'npy'), mmap_mode='r')
+        a = np.load(out/shard_name(s, 'npy'), mmap_mode='r')
         yield s * m['shard_size'], a, np.array([d['row'] for d in skipped_entries(out, [s])], dtype=np.int64)
 
 def skipped_entries(out, # folder written by `embed_images`
@@ -539,4 +540,4 @@ def skipped_entries(out, # folder written by `embed_images`
     "The skipped rows' entries (`row`, `id`, `path`, `reason`) of the given shards, in shard order."
     out = Path(out)
     if shards is None: shards = range(load_json(out/'manifest.json')['n_shards'])
-    return [d for s in shards for d in load_json(out/_shard_name(s, 'json'))]
+    return [d for s in shards for d in load_json(out/shard_name(s, 'json'))]

@@ -13,7 +13,8 @@ from itertools import repeat
 from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
-from .data import Collection, atomic_write, load_json, normalise_tag
+from .files import atomic_write, load_json
+from .data import Collection, normalise_tag
 
 # %% ../nbs/01_tag_index.ipynb #ea90c57c
 def _row_dtype(n): return np.int32 if n < 2**31 else np.int64

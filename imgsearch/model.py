@@ -11,7 +11,7 @@ __all__ = ['MatchConfig', 'Tower', 'MatchNet', 'pair_hinge_loss', 'seed_loss', '
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
-from .data import atomic_write
+from .files import atomic_write
 
 # %% ../nbs/05_model.ipynb #8a7ccd1b
 @dataclass

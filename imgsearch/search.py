@@ -14,10 +14,11 @@ from types import SimpleNamespace
 import faiss, numpy as np, torch
 from fastcore.basics import patch
 from PIL import Image, ImageOps
-from .data import Collection, atomic_write, file_sha256, load_json, normalise_tag, save_json, writer_lock
+from .files import atomic_write, file_sha256, load_json, save_json, writer_lock
+from .data import Collection, normalise_tag
 from .index import TagIndex
 from .text import embed_text, load_build_vectors, load_text_features, tag_words
-from .image import ImageError, _shard_name, _to_rgb, feature_shards, skipped_entries, load_backbone, load_image_features, load_pixels, pick_device
+from .image import ImageError, shard_name, to_rgb, feature_shards, skipped_entries, load_backbone, load_image_features, load_pixels, pick_device
 from .model import load_matcher
 from .evidence import KS, nearest_evidence, vote_matrix, confidence, unit_rows, label_matrix
 from .zeroshot import conse_images
@@ -276,7 +277,7 @@ class Results:
 def _shard_stamps(img, m): # the image stage folder and its manifest
     "Each feature shard's stamp: the size and modification time of its two files."
     st = lambda f: f'{f.stat().st_size}:{f.stat().st_mtime_ns}'
-    return [st(img/_shard_name(s, 'npy')) + '/' + st(img/_shard_name(s, 'json')) for s in range(m['n_shards'])]
+    return [st(img/shard_name(s, 'npy')) + '/' + st(img/shard_name(s, 'json')) for s in range(m['n_shards'])]
 
 def _feature_settings(m): # the image stage's manifest
     return hashlib.sha256('\n'.join(str(m.get(k)) for k in ('backbone', 'weights_sha256', 'dtype', 'dim', 'shard_size')).encode()).hexdigest()
@@ -640,7 +641,7 @@ def image_features(self:Engine, img): # a PIL image, the bytes of an image file,
     "The build's backbone features of a picture (float32), decoded and cropped as the build did; raises ImageError for a non-image."
     bb = self._backbone()
     draft = bb.preprocessing.get('jpeg_draft')
-    if isinstance(img, Image.Image): x = bb.crop(_to_rgb(ImageOps.exif_transpose(img)))
+    if isinstance(img, Image.Image): x = bb.crop(to_rgb(ImageOps.exif_transpose(img)))
     elif isinstance(img, (bytes, bytearray, memoryview)):  # decoded as the collection's files were (`load_pixels`)
         fd, tmp = tempfile.mkstemp(prefix='imgsearch-upload-')
         try:

@@ -22,7 +22,8 @@ from werkzeug.routing import Map
 from PIL import Image
 from fastcore.script import call_parse
 from . import __version__
-from .data import MAX_ID_LEN, atomic_write, inside, printable
+from .files import atomic_write
+from .data import MAX_ID_LEN, inside, printable
 from .image import ImageError, load_image
 from .search import MODES, Engine
 from .suggest import suggest_tags

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 from fastcore.script import call_parse
-from .data import atomic_write
+from .files import atomic_write
 from .evidence import confidence
 from .search import Engine
 

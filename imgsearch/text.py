@@ -14,7 +14,8 @@ from importlib import metadata
 from pathlib import Path
 import numpy as np
 from gensim.models import KeyedVectors, Word2Vec
-from .data import Collection, atomic_write, file_sha256, load_json, normalise_tag, save_json
+from .files import atomic_write, file_sha256, load_json, save_json
+from .data import Collection, normalise_tag
 from .index import build_index
 
 # %% ../nbs/02_text.ipynb #d9abae17

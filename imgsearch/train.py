@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np, torch
 from fastcore.script import call_parse
 from tqdm.auto import tqdm
-from .data import Collection, split_of, save_json, load_json, atomic_write, FolderBusy, writer_lock
+from .files import save_json, load_json, atomic_write, FolderBusy, writer_lock
+from .data import Collection, split_of
 from .text import load_text_features
 from .image import load_image_features, pick_device
 from .model import MatchConfig, MatchNet, pair_hinge_loss, seed_loss, save_matcher

@@ -11,10 +11,11 @@ __all__ = ['REMOVED', 'plan_update', 'apply_update', 'update_collection']
 import shutil, time
 from pathlib import Path
 import numpy as np, torch
-from .data import Collection, Item, save_json, load_json, writer_lock
+from .files import save_json, load_json, writer_lock
+from .data import Collection, Item
 from .index import build_index
 from .text import build_text_features, load_text_features
-from .image import embed_images, pick_device, load_backbone, load_image_features, feature_shards, skipped_entries, _shard_name, _write_shard
+from .image import embed_images, pick_device, load_backbone, load_image_features, feature_shards, skipped_entries, shard_name, write_shard
 from .build import open_source, check_not_empty, content_table, load_content, save_content
 
 # %% ../nbs/04a_update.ipynb #172a7654
@@ -83,8 +84,8 @@ def _splice(img, coll, feats, bad, removed, revived, m):
     for s in sorted(touched):
         lo, rows = s * size, min(size, n - s * size)
         buf, skipped = np.zeros((rows, dim), dtype), {}
-        if (img/_shard_name(s, 'npy')).is_file():
-            a = np.load(img/_shard_name(s, 'npy'), mmap_mode='r'); buf[:min(len(a), rows)] = a[:rows]
+        if (img/shard_name(s, 'npy')).is_file():
+            a = np.load(img/shard_name(s, 'npy'), mmap_mode='r'); buf[:min(len(a), rows)] = a[:rows]
             skipped = {d['row']: d for d in skipped_entries(img, [s])}
         for r in range(lo, lo + rows):
             it = coll[r]
@@ -92,7 +93,7 @@ def _splice(img, coll, feats, bad, removed, revived, m):
             if r in bad: buf[r - lo] = 0; skipped[r] = dict(row=r, id=it.id, path=it.path, reason=bad[r])
             if r in removed: skipped[r] = dict(row=r, id=it.id, path=it.path, reason=REMOVED)
             if r in revived: skipped.pop(r, None)
-        _write_shard(img, s, buf, [skipped[r] for r in sorted(skipped)])
+        write_shard(img, s, buf, [skipped[r] for r in sorted(skipped)])
     return sorted(touched)
 
 def apply_update(out, # a built collection folder
