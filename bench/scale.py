@@ -6,7 +6,7 @@ without pixels, and measures every stage on it:
 
 - **collection**: image ids and 1 to 3 tags per image drawn from a Zipf law (p ~ 1/rank) over a vocabulary of 50,000
   GloVe words (frequent words are frequent tags; the demo's top tag holds 9.5% of its postings, the law gives 8.8%);
-- **inverted index**: `build_index` and `TagIndex.save` (`tag2picid.json`); text features with `build_text_features`;
+- **inverted index**: `build_tag_index` and `TagIndex.save` (`tag2picid.json`); text features with `build_text_features`;
 - **image features**: synthetic 1280-d rows (EfficientNet-Lite0's size) written in the image stage's shard format:
   each tag has a prototype, half of it a linear image of the tag's word vector (so the text tower has something to
   learn and open-vocabulary queries land somewhere sensible), and an image is the mean of its tags' prototypes plus
@@ -143,7 +143,7 @@ def write_features(out, coll, draws, k, tag_vecs, dim, dtype, seed=0, shard_size
 def run_size(n, a, folder):
     "Build, train, project, search and serve a synthetic collection of `n` images in `folder`; the measurements."
     import torch, imgsearch.train as train_mod
-    from imgsearch.index import build_index
+    from imgsearch.tagindex import build_tag_index
     from imgsearch.text import load_vectors, build_text_features
     from imgsearch.train import TrainConfig, load_match_data, fit
     from imgsearch.model import MatchNet, save_matcher
@@ -158,7 +158,7 @@ def run_size(n, a, folder):
         coll, draws, k = synthetic_collection(n, words)
         coll.save(folder/'collection.jsonl')
     with st('inverted index'):
-        idx = build_index(coll)
+        idx = build_tag_index(coll)
     with st('tag2picid.json'):
         idx.save(folder)
     res.update(tags=idx.n_tags, postings=idx.n_postings, top_tag_images=idx.count(idx.tags[0]),
@@ -260,7 +260,7 @@ def table(results):
     add('tags / postings', lambda r: f"{r['tags']:,} / {r['postings']:,}", '{}', False)
     add('images of the largest tag', lambda r: r['top_tag_images'], '{:,}')
     add('collection.jsonl (MiB)', lambda r: r['collection_jsonl_mib'], '{:.1f}')
-    add('inverted index: build_index (s)', lambda r: r['stages']['inverted index']['seconds'])
+    add('inverted index: build_tag_index (s)', lambda r: r['stages']['inverted index']['seconds'])
     add('tag2picid.json: write (s)', lambda r: r['stages']['tag2picid.json']['seconds'])
     add('tag2picid.json: size (MiB)', lambda r: r['tag2picid_mib'], '{:.1f}')
     add('image features on disk (GiB)', lambda r: r['image_features_gib'], '{:.2f}')

@@ -21,7 +21,7 @@ def replicate(demo, folder, n, dtype='float32'):
     "A built and trained collection of `n` rows made of the demo's rows repeated under new ids."
     from imgsearch.files import load_json, save_json
     from imgsearch.data import Collection, Item
-    from imgsearch.index import build_index
+    from imgsearch.tagindex import build_tag_index
     from imgsearch.text import build_text_features
     from imgsearch.image import load_image_features, write_shard
     from imgsearch.build import content_table, load_content, save_content
@@ -29,7 +29,7 @@ def replicate(demo, folder, n, dtype='float32'):
     items = [base[i % n0] if i < n0 else Item(f'{base[i % n0].id}#{i // n0}', base[i % n0].path, base[i % n0].tags) for i in range(n)]
     coll = Collection(items, name=f'demo-x{n}')
     folder.mkdir(parents=True); coll.save(folder/'collection.jsonl')
-    idx = build_index(coll); idx.save(folder)
+    idx = build_tag_index(coll); idx.save(folder)
     build_text_features(coll, folder/'text', 'glove-6b-50d', index=idx)
     feats, valid = load_image_features(demo/'image', base)
     m = load_json(demo/'image'/'manifest.json'); size = m['shard_size']

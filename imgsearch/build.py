@@ -17,7 +17,7 @@ from fastcore.script import call_parse
 from tqdm.auto import tqdm
 from .files import FolderBusy, atomic_write, save_json, load_json, writer_lock
 from .data import Collection, read_collection, IMAGE_EXTS
-from .index import build_index
+from .tagindex import build_tag_index
 from .text import build_text_features
 from .image import embed_images
 
@@ -130,7 +130,7 @@ def build_collection(source, # a `.jsonl` manifest, a seed-format folder, a fold
         _check_same_collection(out, coll, overwrite)
         coll.save(out/'collection.jsonl')
         t = time.time()
-        index = build_index(coll)
+        index = build_tag_index(coll)
         index.save(out/'tag2picid.json')
         t_index = time.time() - t
         text = build_text_features(coll, out/'text', vectors=vectors)

@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from PIL import Image, ImageOps
 from .files import atomic_write, file_sha256, load_json, save_json, writer_lock
 from .data import Collection, normalise_tag
-from .index import TagIndex
+from .tagindex import TagIndex
 from .text import embed_text, load_build_vectors, load_text_features, tag_words
 from .image import ImageError, shard_name, to_rgb, feature_shards, skipped_entries, load_backbone, load_image_features, load_pixels, pick_device
 from .model import load_matcher

@@ -16,7 +16,7 @@ import numpy as np
 from gensim.models import KeyedVectors, Word2Vec
 from .files import atomic_write, file_sha256, load_json, save_json
 from .data import Collection, normalise_tag
-from .index import build_index
+from .tagindex import build_tag_index
 
 # %% ../nbs/02_text.ipynb #d9abae17
 GLOVE = 'glove-6b-50d'
@@ -207,7 +207,7 @@ def build_text_features(coll:Collection, # the collection
     "Embed every tag of `coll` and write tags.json, vectors.npy, found.npy and manifest.json to `out`."
     t0, out = time.time(), Path(out)
     kv, source = _source(vectors, coll, w2v_kw)
-    tags = list((index or build_index(coll)).tags)
+    tags = list((index or build_tag_index(coll)).tags)
     vecs, found = embed_tags(tags, kv)
     oov = [t for t, f in zip(tags, found) if not f]
     if source['spec'] == 'collection':  # kept, so that the engine and later updates use these very vectors

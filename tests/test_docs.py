@@ -157,13 +157,13 @@ def test_search_finds_a_function(server, browser):
     page.goto(server + 'index.html')
     page.locator('label.md-search__icon, .md-search__input').first.click()
     box = page.locator('input.md-search__input')
-    box.press_sequentially('build_index', delay=30)
-    hit = page.locator('.md-search-result__list a[href*="01_tag_index.html"][href$="#build_index"]')
+    box.press_sequentially('build_tag_index', delay=30)
+    hit = page.locator('.md-search-result__list a[href*="01_tag_index.html"][href$="#build_tag_index"]')
     hit.first.wait_for(state='visible', timeout=15000)
-    assert 'build_index' in hit.first.inner_text()
+    assert 'build_tag_index' in hit.first.inner_text()
     hit.first.click()
-    page.wait_for_url(re.compile(r'/01_tag_index\.html(\?[^#]*)?#build_index$'))  # `?h=` highlights the words
-    assert page.locator('h3#build_index').is_visible()
+    page.wait_for_url(re.compile(r'/01_tag_index\.html(\?[^#]*)?#build_tag_index$'))  # `?h=` highlights the words
+    assert page.locator('h3#build_tag_index').is_visible()
     assert not problems, problems
     page.close()
 
