@@ -15,7 +15,9 @@ import numpy as np, torch
 sys.path.insert(0, str(Path(__file__).parent))
 from image_step import make_photos, find_images, image_args
 from imgsearch.data import Collection, Item
-from imgsearch.image import load_backbone, embed_images, load_image_features
+from imgsearch.backbone import load_backbone
+from imgsearch.shards import load_image_features
+from imgsearch.image import embed_images
 from imgsearch.distributed import embed_images_ray
 
 def main():

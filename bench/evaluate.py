@@ -8,7 +8,8 @@ ranker and the model: prints the test images, the scored queries, the seconds of
 import argparse, resource, time
 import numpy as np
 from imgsearch.train import synthetic_match_data, fit, TrainConfig, zero_shot_tags, withheld_images
-from imgsearch.evaluate import evaluate, random_scores, model_ranker
+from imgsearch.rankers import random_scores, model_ranker
+from imgsearch.evaluate import evaluate
 
 def peak_gib(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 

@@ -1,4 +1,4 @@
-"""Benchmark of the image-feature step (imgsearch.image), run by hand, not a test.
+"""Benchmark of the image-feature step (imgsearch.decode, imgsearch.backbone, imgsearch.image), run by hand, not a test.
 
 In one run, for one backbone and one set of images, it measures:
   (a) bare: the network's forward pass alone on the same batches, decoded and cropped in advance, in both
@@ -16,13 +16,64 @@ and prints pipeline / bare of the fastest runtime (goal >= 0.85) and pipeline / 
 
     .venv/bin/python bench/image_step.py --backbone efficientnet_lite0 --n 2048
     .venv/bin/python bench/image_step.py --backbone resnet50 --random-weights --configs 2:1 1:2 0:2
+
+Results on a shared 2-core CPU machine (no GPU). They are what the notebooks' design choices rest on; rerun the
+bench on your own machine before relying on them there.
+
+Decoding (`imgsearch.decode`): `load_pixels` against PIL's road (`load_image` + `Crop`), one process, one core:
+decode + resize + centre crop to 224 px, best of two passes, load average about 0.6 (take +-20%):
+
+| images | interpolation | PIL (`load_image` + `Crop`) | `load_pixels` | largest pixel difference |
+|---|---|---|---|---|
+| 64 generated JPEG photos (`make_photos` below, median 497 x 423) | bicubic | 543 img/s | 679 img/s (1.25x) | 6 levels (3 values in 100,000 differ by more than 1) |
+| the same | bilinear | 649 | 727 (1.12x) | 1 level |
+| first 256 openclipart PNGs (204 RGBA, 19 LA, 33 palette + transparency) | bicubic | 276 | 271 (PIL's road) | 0 |
+| 8 JPEGs of 1600 x 1200 | bicubic | 276 | 273 (PIL's road) | 0 |
+| 8 JPEGs of 3000 x 2000 | bicubic | 109 | 109 (PIL's road) | 0 |
+
+Why the roads are split where they are: torchvision decoding a 1600 x 1200 JPEG in full ran at 149 img/s against
+PIL's 269 with `draft`, 54 against 107 at 3000 x 2000; decoding RGBA/LA PNGs with torchvision and compositing with
+PIL measured a tie with PIL alone (271 vs 276 img/s), and compositing in torch was 3x slower than PIL's
+`alpha_composite`. The speed-up is much smaller than the 1.6-1.8x that torchvision.io has been measured to gain
+over PIL on this kind of machine: that compared against PIL resizing the whole image; `Crop` already resizes only
+the crop's box and uses `draft`.
+
+The image step (`imgsearch.image.embed_images`): 2 cores, load average 0.7-1.8 (the bench itself), images/s,
+medians of 2 rounds; the ratios are to ONNX Runtime's bare forward pass on the same batches, decoded in advance:
+of one process (2 threads; the best one-process figure) and of one one-thread process per core running at once
+(the machine's whole ONNX Runtime throughput):
+
+| backbone, images | bare: ONNX Runtime 1 process, 2 threads / 2 processes x 1 thread (PyTorch 2 threads) | default: 2 workers x 1 thread | all in the main process, 2 threads |
+|---|---|---|---|
+| EfficientNet-Lite0, 2,048 openclipart PNGs | 134.6 / 155.7 (60.2) | 123.6 (0.92 / 0.79) | 102.1 (0.76 / 0.66) |
+| EfficientNet-Lite0, 1,536 generated JPEG photos | 142.6 / 163.1 (63.9) | 134.8 (0.95 / 0.83) | |
+| ResNet50 (random weights), 512 openclipart PNGs | 43.1 / 42.4 (21.2) | 37.5 (0.87 / 0.87) | 36.3 (0.84 / 0.84) |
+
+A job of one batch runs in the main process because starting a worker took 0.2 s more than it saved for 20
+images. The alternatives to one worker per core are slower: decoding in one worker while the main process runs
+the network with two threads, or all of it in the main process (`num_workers=0`), loses the cores' time to ONNX
+Runtime's intra-op synchronisation (its bare speed with two threads in one process is 0.86-0.87 of two one-thread
+processes' for EfficientNet-Lite0) and to the hand-offs between decoding and computing.
+
+What is left is decoding: each image is decoded once, on one core, and that time is not the network's. An
+openclipart PNG (most with transparency) costs about 3.8 core-ms (inflating 1.3, compositing on white 1.0,
+resizing 1.3, the rest reading and copying; first 256 files, one core) against about 12.8 core-ms of
+EfficientNet-Lite0 in ONNX Runtime, so two workers can reach about 0.8 of two bare one-thread sessions and no
+more; JPEG photos decode faster (draft mode) and ResNet50 costs almost 4x more per image, so both come closer.
+Faster roads were measured and left out: OpenCV's PNG decoder was no faster than PIL's (1.35 against 1.23 ms);
+torch's resize after PIL's compositing saved 0.36 ms per PNG but moved features by up to 4.4e-3 of their norm
+(cosine 0.9996), and compositing after a premultiplied resize moved them much more. Small jobs pay a fixed start
+(each worker forks and warms its session up), so a 256-image run measures about 94 images/s where 2,048 images
+give 122.
 """
 import argparse, dataclasses, multiprocessing as mp, os, shutil, tempfile, time
 from pathlib import Path
 import numpy as np, torch
 from PIL import Image
 from imgsearch.data import Collection, Item
-from imgsearch.image import load_backbone, load_image, load_pixels, embed_images
+from imgsearch.decode import load_image, load_pixels
+from imgsearch.backbone import load_backbone
+from imgsearch.image import embed_images
 
 from imgsearch.demo import default_cache, SYSTEM_ROOT
 # the demo collection's drawings, where `imgsearch-build demo` (or the system package) put them

@@ -37,12 +37,13 @@ def queries(path, n_per_group, seed):
     from imgsearch.data import Collection
     from imgsearch.text import load_text_features
     from imgsearch.model import load_matcher
-    from imgsearch.search import _word_vectors
-    coll = Collection.load(path/'collection.jsonl')
-    vecs = np.load(path/'model'/'index'/'vectors.npy', mmap_mode='r'); valid = np.load(path/'model'/'index'/'valid.npy')
-    model, _ = load_matcher(path/'model'/'model.pt', 'cpu')
-    tags, tv, found = load_text_features(path/'text', coll)
-    kv, _ = _word_vectors(path, coll)
+    from imgsearch.layout import Layout
+    from imgsearch.project import word_vectors
+    L = Layout(path); coll = Collection.load(L.collection)
+    vecs = np.load(L.index.vectors, mmap_mode='r'); valid = np.load(L.index.valid)
+    model, _ = load_matcher(L.model(), 'cpu')
+    tags, tv, found = load_text_features(L.text, coll)
+    kv, _ = word_vectors(L, coll)
     rng, tagset = np.random.default_rng(seed), set(tags)
     words = [w for w in kv.index_to_key[200:40_000] if w.isalpha() and w not in tagset]
     pick = lambda n, m: rng.permutation(n)[:m]

@@ -14,7 +14,7 @@ without pixels, and measures every stage on it:
 - **training**: `load_match_data` then `fit` for one epoch with the default `TrainConfig` (VSE++ hinge, batches of
   256); the validation share is capped at about `--val-images` images (the library's validation is a dense
   images x tags matrix: at 1.7M with its default share it would need about 45 GB; see nbs/11_scale.ipynb);
-- **projection and vector index**: `project_collection`, the engine's own path (the image tower over every shard, then
+- **projection and vector index**: `imgsearch.project.build_vector_index`, the index stage (the image tower over every shard, then
   `VectorIndex.build` with calibrated `nprobe`, `save` and the contiguous blocks of large tags), with the tower and
   the build timed inside it;
 - **queries**: `Engine.load`, then `Engine.search` end to end (k=20) for tags drawn by frequency (what users ask) and
@@ -37,12 +37,19 @@ import numpy as np
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from search import timed  # bench/search.py
 import serve as serve_bench  # bench/serve.py
 
 GiB, MiB = 2**30, 2**20
 
 # ---------------------------------------------------------------- measuring
+
+def timed(f, items, warm=5):
+    "Seconds per call of f(item) for each item, after `warm` untimed calls."
+    for x in items[:warm]: f(x)
+    out = []
+    for x in items:
+        t = time.perf_counter(); f(x); out.append(time.perf_counter() - t)
+    return np.array(out)
 
 def rss():
     "Resident set size of this process in bytes."
@@ -117,7 +124,8 @@ def synthetic_collection(n, words, seed=0):
 def write_features(out, coll, draws, k, tag_vecs, dim, dtype, seed=0, shard_size=1024):
     "Synthetic image features in the image stage's shard format and manifest (as `embed_images` writes them)."
     from imgsearch.files import save_json
-    from imgsearch.image import write_shard
+    from imgsearch.layout import ImageFiles
+    from imgsearch.shards import write_shard
     rng = np.random.default_rng(seed + 1)
     out.mkdir(parents=True, exist_ok=True)
     W = rng.standard_normal((tag_vecs.shape[1], dim), dtype=np.float32)
@@ -136,7 +144,7 @@ def write_features(out, coll, draws, k, tag_vecs, dim, dtype, seed=0, shard_size
         for s in range(0, len(f), shard_size): write_shard(out, (lo + s) // shard_size, f[s:s + shard_size], [])
     save_json(dict(stage='image', backbone='synthetic', weights_sha256=None, preprocessing=None, dim=dim, dtype=np.dtype(dtype).name,
                    rows=n, shard_size=shard_size, collection_fingerprint=coll.fingerprint(), n_shards=-(-n // shard_size),
-                   normalised=False, complete=True, skipped=0), out/'manifest.json')
+                   normalised=False, complete=True, skipped=0), ImageFiles(out).manifest)
 
 # ---------------------------------------------------------------- one size
 
@@ -147,8 +155,12 @@ def run_size(n, a, folder):
     from imgsearch.text import load_vectors, build_text_features
     from imgsearch.train import TrainConfig, load_match_data, fit
     from imgsearch.model import MatchNet, save_matcher
-    from imgsearch.search import Engine, VectorIndex, project_collection
+    from imgsearch.layout import Layout
+    from imgsearch.vectors import VectorIndex
+    from imgsearch.project import build_vector_index
+    from imgsearch.search import Engine
     from imgsearch.files import load_json
+    L = Layout(folder)
     st, res = Stages(), dict(images=n, load_before=os.getloadavg()[0])
     dtype = 'float16' if n >= a.fp16_from else 'float32'
     kv = load_vectors('glove-6b-50d')
@@ -156,23 +168,23 @@ def run_size(n, a, folder):
 
     with st('collection'):
         coll, draws, k = synthetic_collection(n, words)
-        coll.save(folder/'collection.jsonl')
+        coll.save(L.collection)
     with st('inverted index'):
         idx = build_tag_index(coll)
     with st('tag2picid.json'):
-        idx.save(folder)
+        idx.save(L)
     res.update(tags=idx.n_tags, postings=idx.n_postings, top_tag_images=idx.count(idx.tags[0]),
-               tag2picid_mib=size_of(folder/'tag2picid.json') / MiB, collection_jsonl_mib=size_of(folder/'collection.jsonl') / MiB)
+               tag2picid_mib=size_of(L.tag_index) / MiB, collection_jsonl_mib=size_of(L.collection) / MiB)
     with st('text features'):
-        build_text_features(coll, folder/'text', 'glove-6b-50d', index=idx)
+        build_text_features(coll, L.text, 'glove-6b-50d', index=idx)
     with st('image features (synthetic, written)'):
         tv = np.stack([kv[w] for w in words])
-        write_features(folder/'image', coll, draws, k, tv, a.dim, dtype)
-    res.update(feature_dim=a.dim, feature_dtype=dtype, image_features_gib=size_of(folder/'image') / GiB)
+        write_features(L.image.folder, coll, draws, k, tv, a.dim, dtype)
+    res.update(feature_dim=a.dim, feature_dtype=dtype, image_features_gib=size_of(L.image) / GiB)
     del coll, idx, draws, k, tv
 
     with st('load_match_data'):
-        data = load_match_data(folder)
+        data = load_match_data(L)
     n_train = int(((data.split == 'train') & data.valid).sum())
     cfg = TrainConfig(epochs=1, patience=0, val_frac=min(0.1, a.val_images / n_train))
     torch.set_num_threads(a.threads)
@@ -184,18 +196,18 @@ def run_size(n, a, folder):
                train_steps=-(-len(pairs) // cfg.batch_size), val_frac=cfg.val_frac, val_map=hist[0]['val_map'],
                epoch_s=hist[0]['seconds'], validation_s=acc['validation_map'], pairs_s=acc['training_sets'])
     res['train_s'] = res['epoch_s'] - res['validation_s']
-    (folder/'model').mkdir(exist_ok=True)
-    save_matcher(model, folder/'model'/'model.pt', zero_shot_tags=model.zero_shot, history=hist, train=cfg.__dict__)
+    L.models.mkdir(exist_ok=True)
+    save_matcher(model, L.model(), zero_shot_tags=model.zero_shot, history=hist, train=cfg.__dict__)
     del data, pairs, model
 
     acc = {}
     with st('project + vector index'), clocked(MatchNet, 'embed_images', acc), clocked(VectorIndex, 'build', acc), \
          clocked(VectorIndex, 'save', acc):
-        out = project_collection(folder, device='cpu')
-    man = load_json(out/'manifest.json')
+        build_vector_index(L, device='cpu')
+    out = L.index; man = load_json(out.manifest)
     res.update(project_s=man['seconds'], projection_s=acc['embed_images'], index_build_s=acc['build'], index_save_s=acc['save'],
-               tag_blocks=man['tag_blocks'], tag_blocks_mib=size_of(out/'tag_blocks') / MiB, index=man['index'],
-               vectors_mib=size_of(out/'vectors.npy') / MiB, index_faiss_mib=size_of(out/'index.faiss') / MiB)
+               tag_blocks=man['tag_blocks'], tag_blocks_mib=size_of(out.blocks) / MiB, index=man['index'],
+               vectors_mib=size_of(out.vectors) / MiB, index_faiss_mib=size_of(out.faiss) / MiB)
 
     r0 = rss()
     with st('Engine.load'):
@@ -270,14 +282,14 @@ def table(results):
     add('training, 1 epoch without validation (s)', lambda r: r['train_s'], '{:.1f}')
     add('validation at the end of the epoch (s)', lambda r: r['validation_s'], '{:.1f}')
     add('validation images / mAP after the epoch', lambda r: f"{r['val_images']:,} / {r['val_map']:.3f}", '{}', False)
-    add('project_collection: all of it (s)', lambda r: r['project_s'], '{:.1f}')
-    add('project_collection: tag blocks (tags / rows, MiB)', lambda r: f"{r['tag_blocks']['tags']:,} / {r['tag_blocks']['rows']:,}, {r['tag_blocks_mib']:.0f}", '{}', False)
-    add('project_collection: image tower over all rows (s)', lambda r: r['projection_s'], '{:.1f}')
-    add('project_collection: VectorIndex.build (s)', lambda r: r['index_build_s'], '{:.1f}')
+    add('build_vector_index: all of it (s)', lambda r: r['project_s'], '{:.1f}')
+    add('build_vector_index: tag blocks (tags / rows, MiB)', lambda r: f"{r['tag_blocks']['tags']:,} / {r['tag_blocks']['rows']:,}, {r['tag_blocks_mib']:.0f}", '{}', False)
+    add('build_vector_index: image tower over all rows (s)', lambda r: r['projection_s'], '{:.1f}')
+    add('build_vector_index: VectorIndex.build (s)', lambda r: r['index_build_s'], '{:.1f}')
     add('vector index: kind', lambda r: r['index']['kind'] + (f" nlist {r['index']['nlist']} nprobe {r['index']['nprobe']}" if r['index']['kind'] == 'ivf' else ''), '{}', False)
     add('vector index: recall@100 (tags, words, images)', lambda r: ', '.join(f'{x:.3f}' for x in r['index']['recall_at_100']) if r['index']['kind'] == 'ivf' else 'exact', '{}', False)
     add('vector index: vectors.npy + index.faiss (MiB)', lambda r: r['vectors_mib'] + r['index_faiss_mib'], '{:.0f}')
-    add('project_collection: peak RSS (GiB)', lambda r: r['stages']['project + vector index']['peak_rss_gib'])
+    add('build_vector_index: peak RSS (GiB)', lambda r: r['stages']['project + vector index']['peak_rss_gib'])
     add('Engine.load (s)', lambda r: r['stages']['Engine.load']['seconds'], '{:.1f}')
     add('Engine.load: RSS added (GiB)', lambda r: r['engine_rss_gib'])
     for q in ('tag (by frequency)', 'tag (uniform)', 'open vocabulary', 'hybrid (by frequency)'):

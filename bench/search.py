@@ -23,7 +23,11 @@ recall@100 >= 0.95.
 import argparse, os, shutil, tempfile, time
 from pathlib import Path
 import numpy as np
-from imgsearch.search import Engine, VectorIndex, rank, synthetic_vectors, MAX_RESULTS, _unit
+from imgsearch.layout import Layout
+from imgsearch.vectors import VectorIndex
+from imgsearch.project import build_vector_index
+from imgsearch.search import Engine, rank, MAX_RESULTS
+from fixtures import synthetic_vectors  # bench/fixtures.py
 
 def timed(f, items, warm=5):
     "Seconds per call of f(item) for each item, after `warm` untimed calls."
@@ -73,6 +77,7 @@ def fit_synthetic(V, Q, n_tags):
 
 def bench_demo(path, nq, table, notes):
     from imgsearch.text import load_vectors
+    build_vector_index(path)  # the index stage, when the vector index is missing or stale
     t = time.time(); eng = Engine.load(path); notes.append(f'demo: Engine.load {time.time() - t:.1f} s ({eng!r})')
     rng = np.random.default_rng(0)
     tags = list(rng.choice(eng.index.tags, min(nq, len(eng.index.tags)), replace=False))
@@ -136,7 +141,7 @@ def main():
     a = ap.parse_args()
     table = ['| query | vectors | queries | p50 ms | p99 ms | recall@100 | notes |', '|---|---|---|---|---|---|---|']
     notes, params = [f'machine: {os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.2f}'], {}
-    if a.demo and (Path(a.demo)/'model'/'model.pt').is_file():
+    if a.demo and Layout(a.demo).model().is_file():
         V, wq, n_tags = bench_demo(a.demo, a.queries, table, notes)
         t = time.time(); params, want, got = fit_synthetic(V[np.linalg.norm(V, axis=1) > 0], wq, n_tags)
         notes.append(f'synthetic shape fitted to the demo in {time.time() - t:.0f} s; demo vs synthetic at the demo\'s size: ' +

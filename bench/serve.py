@@ -13,18 +13,15 @@ average before each run is printed: other work on the machine lowers the figures
 
     .venv/bin/python bench/serve.py runs/demo --workers 1,2 --clients 8 --requests 100
 """
-import argparse, http.client, json, os, random, signal, socket, subprocess, sys, tempfile, time, urllib.parse
+import argparse, http.client, json, os, random, signal, subprocess, sys, tempfile, time, urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
+from imgsearch.layout import Layout
+from imgsearch.serve import free_port, wait_healthy
 
 OPEN_WORDS = ['kitten', 'puppy', 'sunset', 'ocean waves', 'red car', 'vegetables', 'guitar', 'castle', 'snow', 'robot',
               'tropical fruit', 'airplane', 'butterfly', 'skeleton', 'wine', 'rain', 'mountain', 'spaceship', 'tiger', 'bicycle']
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 def fetch(port, path, timeout=60):
     "GET `path` on 127.0.0.1:port; returns (status, body bytes)."
@@ -42,14 +39,11 @@ def start(path, port, workers, env, threads=1):
     log = open(Path(tempfile.mkdtemp())/'server.log', 'w+')
     t0 = time.time()
     p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
-    while time.time() - t0 < 600:
-        try:
-            if fetch(port, '/healthz', 5)[0] == 200: return p, time.time() - t0
-        except OSError: pass
-        if p.poll() is not None: break
-        time.sleep(0.2)
-    log.seek(0)
-    raise SystemExit(f'server did not start:\n{log.read()[-3000:]}')
+    try: wait_healthy(f'http://127.0.0.1:{port}/', p, timeout=600)
+    except (RuntimeError, TimeoutError):
+        log.seek(0)
+        raise SystemExit(f'server did not start:\n{log.read()[-3000:]}')
+    return p, time.time() - t0
 
 def stop(p):
     os.killpg(p.pid, signal.SIGTERM)
@@ -75,7 +69,7 @@ def workloads(path, k, seed=0):
     "Request paths per kind: seeded from the collection's own tags and ids."
     tags = json.loads((Path(path)/'tag2picid.json').read_text(encoding='utf-8'))
     top = sorted(tags, key=lambda t: -len(tags[t]))[:200]
-    ids = [json.loads(l)['id'] for l in (Path(path)/'collection.jsonl').read_text(encoding='utf-8').splitlines()]
+    ids = [json.loads(l)['id'] for l in Layout(path).collection.read_text(encoding='utf-8').splitlines()]
     rng = random.Random(seed)
     pick = lambda xs, n: rng.sample(xs, min(n, len(xs)))
     q = lambda words, mode: [f'/api/search?{urllib.parse.urlencode(dict(q=w, mode=mode, k=k))}' for w in words]

@@ -15,7 +15,8 @@ import argparse, os, time
 from dataclasses import replace
 import numpy as np
 from imgsearch.train import TrainConfig, load_match_data, fit, withheld_images, zero_shot_tags
-from imgsearch.evaluate import heldout_queries, evaluate, model_ranker, knn_ranker, fused_ranker, _without
+from imgsearch.rankers import heldout_queries, model_ranker, knn_ranker, fused_ranker
+from imgsearch.evaluate import evaluate, without_tags
 from imgsearch.evidence import nearest_evidence, KS
 
 def minilm(texts):
@@ -33,7 +34,7 @@ def measure(data, held, both, zero_shot=0.2):
     qd, seen = heldout_queries(data, None, evidence)
     rs = evaluate(qd, dict(text=model_ranker(m, qd), fused=fused_ranker(m, qd, nb, sims, hr, m.ranking)), dict(seen=seen & both), hr); r = rs['rankers']
     zs = zero_shot_tags(data.tags, zero_shot, 0) & data.found
-    zd = _without(data, zs, ~held)
+    zd = without_tags(data, zs, ~held)
     zm, _ = fit(zd, TrainConfig(withhold=0.3), progress=False)
     qz, seen_z = heldout_queries(zd, None, evidence)
     u = evaluate(qz, dict(text=model_ranker(zm, qz)), dict(unseen=~seen_z & both), hr)

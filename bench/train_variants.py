@@ -9,7 +9,8 @@ import sys, time
 from dataclasses import replace
 import numpy as np
 from imgsearch.train import TrainConfig, SEED_FAITHFUL, load_match_data, fit, withheld_images
-from imgsearch.evaluate import evaluate, model_scores, heldout_queries
+from imgsearch.rankers import model_scores, heldout_queries
+from imgsearch.evaluate import evaluate
 
 VARIANTS = dict(
     default=TrainConfig(),

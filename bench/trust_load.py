@@ -15,14 +15,10 @@ and after the update returned; the latency of searches; the memory of the server
 
     .venv/bin/python bench/trust_load.py [DIR] --clients 8 --seconds 30
 """
-import argparse, http.client, json, os, random, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.parse
+import argparse, http.client, json, os, random, shutil, signal, subprocess, sys, tempfile, threading, time, urllib.parse
 from collections import Counter, defaultdict
 from pathlib import Path
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+from imgsearch.serve import free_port, wait_healthy
 
 def request(port, method, path, body=None, headers={}, timeout=60):
     "(status, body) of one request on a new connection; (None, error) when it fails."
@@ -79,14 +75,15 @@ def main():
     a = ap.parse_args()
     from PIL import Image
     from imgsearch.data import Collection
+    from imgsearch.layout import Layout
     tmp = Path(tempfile.mkdtemp(prefix='trust-load-'))
     src = Path(a.dir) if a.dir else None
     if src is None:
-        from imgsearch.evaluate import build_sample
+        from imgsearch.pipeline import build_sample
         src = build_sample(tmp/'sample')
     live = tmp/'live'
     shutil.copytree(src, live, ignore=shutil.ignore_patterns('thumbs'))
-    coll = Collection.load(live/'collection.jsonl')
+    coll = Collection.load(Layout(live).collection)
     rows = [dict(id=it.id, path=it.path, tags=list(it.tags)) for it in coll if not it.removed]
     rng = random.Random(a.seed)
     own = tmp/'own'; own.mkdir()  # ten images get files of their own, deleted before the update that removes them
@@ -108,9 +105,8 @@ def main():
     cmd = [str(Path(sys.executable).parent/'imgsearch-serve'), str(live), '--port', str(port), '--workers', '2', '--reload-every', '1']
     p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     t0 = time.time()
-    while request(port, 'GET', '/healthz', timeout=5)[0] != 200:
-        if p.poll() is not None or time.time() - t0 > 300: log.seek(0); sys.exit(f'server did not start:\n{log.read()[-3000:]}')
-        time.sleep(0.3)
+    try: wait_healthy(f'http://127.0.0.1:{port}/', p, timeout=300)
+    except (RuntimeError, TimeoutError): log.seek(0); sys.exit(f'server did not start:\n{log.read()[-3000:]}')
     print(f'server up in {time.time() - t0:.1f} s on port {port}', flush=True)
     for _ in range(20): request(port, 'GET', '/api/search?q=' + urllib.parse.quote(rng.choice(tags)))
     mem = [('after start-up', *server_pss(p))]

@@ -6,7 +6,8 @@ Docs: https://imgsearch.github.io/imgsearch/data.html.md"""
 
 # %% auto #0
 __all__ = ['MODES', 'MAX_ID_LEN', 'IMAGE_EXTS', 'normalise_tag', 'normalise_tags', 'Item', 'split_of', 'Collection', 'printable',
-           'inside', 'read_manifest', 'read_seed_folder', 'read_folder_tree', 'read_collection']
+           'inside', 'read_manifest', 'read_seed_folder', 'read_folder_tree', 'read_collection', 'problems_line',
+           'check_not_empty']
 
 # %% ../nbs/00b_data.ipynb #9c199e70
 import hashlib, json, os, re, tempfile, unicodedata
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 from .files import atomic_write, save_json
+from .layout import Layout
 
 # %% ../nbs/00b_data.ipynb #24bd6dd7
 MODES = ('hybrid', 'tag', 'semantic') # how a word query ranks, the default first: images carrying the tag first, only them, or by the model alone
@@ -233,9 +235,26 @@ def read_collection(source, # a `.jsonl` manifest, a seed-format folder, a folde
     "Read a collection from a manifest file, a seed-format folder or a folder tree."
     p = Path(source)
     if p.is_file():
-        if p.name == 'collection.jsonl': return Collection.load(p)
+        if p == Layout(p.parent).collection: return Collection.load(p)
         return read_manifest(p, images_anywhere)
     if p.is_dir():
         if (p/'image_info.json').is_file(): return read_seed_folder(p)
         return read_folder_tree(p, images_anywhere=images_anywhere)
     raise FileNotFoundError(f'no collection at {source}: expected a .jsonl manifest, a folder with image_info.json, or a folder of images')
+
+# %% ../nbs/00b_data.ipynb #probex01
+def problems_line(problems): # a collection's `problems` (from its reader)
+    "One line for the console: how many lines or files the reader skipped, and why."
+    kinds = {}
+    for p in problems: kinds[p.get('kind', 'other')] = kinds.get(p.get('kind', 'other'), 0) + 1
+    return (f"{len(problems)} manifest line{'s' if len(problems) != 1 else ''}{' or files' if len(problems) != 1 else ' or file'} skipped: "
+            + ', '.join(f'{n} {k}' for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))) if problems else ''
+
+def check_not_empty(coll, # the collection read from `source`
+                    source): # where it was read from
+    "Raise a `ValueError` that says why when `coll` holds no image."
+    if coll.n_live: return
+    first = coll.problems[0] if coll.problems else None
+    raise ValueError(f'no images in {source}: ' + (f"{problems_line(coll.problems)}; the first, {first['where']}: {first['reason']}" if first else
+                     'it holds no image') + '. Expected a .jsonl manifest (one JSON object with "id" and "path" per line), a seed-format '
+                     f'folder or a folder of images ({", ".join(sorted(IMAGE_EXTS))})')

@@ -7,7 +7,7 @@ Docs: https://imgsearch.github.io/imgsearch/demo.html.md"""
 # %% auto #0
 __all__ = ['PACKAGES', 'SYSTEM_ROOT', 'NOISE_TAGS', 'TAG_ALIASES', 'SAMPLE_TAGS', 'DemoUnavailable', 'default_cache',
            'find_openclipart', 'read_svg_metadata', 'read_openclipart', 'make_sample', 'sample_dir',
-           'sample_collection', 'demo_collection']
+           'sample_collection', 'demo_collection', 'open_source']
 
 # %% ../nbs/00c_demo.ipynb #c8b56b12
 import html, json, os, random, re, shutil, subprocess, sys, tempfile, unicodedata, warnings
@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 from .files import atomic_write
-from .data import Item, Collection, normalise_tag, normalise_tags, read_manifest
+from .data import Item, Collection, normalise_tag, normalise_tags, read_manifest, read_collection
 
 # %% ../nbs/00c_demo.ipynb #7b7703fa
 PACKAGES = ('openclipart-png', 'openclipart-svg')
@@ -264,3 +264,11 @@ def demo_collection(cache=None, # openclipart cache folder; default `default_cac
         warnings.warn(f'{e}\nUsing the sample collection instead.', stacklevel=2)
         return sample_collection()
     return read_openclipart(root)
+
+# %% ../nbs/00c_demo.ipynb #opensrc2
+def open_source(source, # a `.jsonl` manifest, a seed-format folder, a folder tree, 'demo' or 'sample'
+                images_anywhere=False): # a manifest's images may lie outside its folder (else such rows are skipped as bad rows)
+    "Read the collection named by `source`."
+    if str(source) == 'demo': return demo_collection()
+    if str(source) == 'sample': return sample_collection()
+    return read_collection(source, images_anywhere)

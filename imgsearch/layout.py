@@ -45,6 +45,7 @@ class ImageFiles(Files):
     manifest = named('manifest.json', 'the backbone, its weights and the shards')
     content = named('content.npy', "each image file's size, time and SHA-256 (to see what an update changed)")
     onnx = named('onnx', 'the backbone exported for ONNX Runtime')
+    pending = named('pending', "a folder: an update's new images, embedded before they join the shards")
     SHARD = 'shard-{:05d}.{}'
     def shard(self, s, # shard number
               ext): # 'npy' (features) or 'json' (its rows' problems)
@@ -64,6 +65,10 @@ class IndexFiles(Files):
     neighbour_sims = named('neighbour_sims.npy', 'the cosines of those neighbours')
     blocks = named('tag_blocks', "a folder: one contiguous copy of the vectors of each large tag's images")
     blocks_manifest = named('tag_blocks/blocks.json', 'tag -> its block file, row count and rows fingerprint')
+    @property
+    def conse(self) -> 'IndexFiles':
+        "`conse/`: the same files for an untrained collection's second index, the images' ImageNet-class word vectors (ConSE)."
+        return IndexFiles(self.folder/'conse')
     def block(self, name): # a block file name from `blocks_manifest`
         "The file of one tag block."
         if Path(name).name != name: raise ValueError(f'not a file name: {name!r}')
@@ -90,6 +95,12 @@ class Layout(Files):
         "The checkpoint `DIR/model/<name>.pt`."
         if not name or Path(name).name != name or name.endswith('.pt'): raise ValueError(f'not a model name: {name!r}')
         return self.models/f'{name}.pt'
+    def history(self, name='model'): # a model's name, as for `model`
+        "The training curve's numbers of `DIR/model/<name>.pt`: `<name>.history.json`."
+        return self.model(name).with_suffix('.history.json')
+    def curve(self, name='model'): # a model's name, as for `model`
+        "The training curve's plot of `DIR/model/<name>.pt`: `<name>.curve.png`."
+        return self.model(name).with_suffix('.curve.png')
     @classmethod
     def of(cls, path): # a built collection folder or a `Layout`
         "`path` as a `Layout`."

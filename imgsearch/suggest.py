@@ -68,19 +68,19 @@ def _write_suggestions(eng, f, n, min_confidence, untagged, batch):
             f.write(json.dumps(dict(id=eng.coll[r].id, tags=list(eng.coll[r].tags), suggested=sug), ensure_ascii=False) + '\n')
     return len(rows)
 
-def suggest_collection(path, # a built and trained collection folder
+def suggest_collection(path, # a built, trained and indexed collection folder (or its `Layout`)
                        out=None, # JSONL file to write (default: DIR/suggestions.jsonl)
                        n:int=5, # suggested tags per image
                        min_confidence:float=0., # leave out suggestions less likely than this
                        untagged:bool=False, # only the images without tags
                        batch:int=1024): # images scored at once
     "Write one JSON line per readable image: its id, its tags and its suggested tags with their confidence; returns the file and the count."
-    eng, out = Engine.load(path), Path(out) if out else Path(path)/'suggestions.jsonl'
+    eng = Engine.load(path); out = Path(out) if out else eng.layout.suggestions
     with atomic_write(out) as f: count = _write_suggestions(eng, f, n, min_confidence, untagged, batch)
     return out, count
 
 @call_parse
-def imgsearch_suggest(path:str, # a folder built by imgsearch-build and trained by imgsearch-train
+def imgsearch_suggest(path:str, # a folder built by imgsearch-build, trained by imgsearch-train and indexed by imgsearch-index
                       out:str=None, # JSONL file to write (default: DIR/suggestions.jsonl); - for standard output
                       n:int=5, # suggested tags per image
                       min_confidence:float=0., # leave out suggestions less likely than this (0 to 1)

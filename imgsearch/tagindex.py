@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 from .files import atomic_write, load_json
+from .layout import Layout
 from .data import Collection, normalise_tag
 
 # %% ../nbs/01_tagindex.ipynb #ea90c57c
@@ -96,10 +97,9 @@ def complete(self:TagIndex, prefix:str='', # what the user typed; normalised fir
 
 # %% ../nbs/01_tagindex.ipynb #53d7786a
 @patch
-def save(self:TagIndex, path): # a folder (gets `tag2picid.json`) or a `.json` file
+def save(self:TagIndex, path): # a built collection folder or its `Layout` (gets `tag2picid.json`), or a `.json` file
     "Write the index as `tag2picid.json` in the seed's format `{tag_term: [pic_id, ...]}`, atomically."
-    path = Path(path)
-    if path.suffix.lower() != '.json': path = path/'tag2picid.json'
+    path = Path(path) if Path(path).suffix.lower() == '.json' else Layout.of(path).tag_index
     with atomic_write(path) as f:
         f.write('{')
         for i, t in enumerate(self.tags):
@@ -108,11 +108,10 @@ def save(self:TagIndex, path): # a folder (gets `tag2picid.json`) or a `.json` f
     return path
 
 @patch(cls_method=True)
-def load(cls:TagIndex, path, # a folder with `tag2picid.json`, or the file itself
+def load(cls:TagIndex, path, # a built collection folder (or its `Layout`) with `tag2picid.json`, or the file itself
           coll:Collection=None): # the collection the index was built from; gives row numbers when given
     "Read a `tag2picid.json` back into a `TagIndex`."
-    path = Path(path)
-    if path.is_dir(): path = path/'tag2picid.json'
+    path = Layout.of(path).tag_index if Path(path).is_dir() else Path(path)
     if not path.is_file(): raise FileNotFoundError(f'tag index not found: {path}')
     try: d = load_json(path)
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f'{path} is not valid JSON: {e}') from None

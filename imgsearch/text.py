@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from gensim.models import KeyedVectors, Word2Vec
 from .files import atomic_write, file_sha256, load_json, save_json
+from .layout import Layout, TextFiles
 from .data import Collection, normalise_tag
 from .tagindex import build_tag_index
 
@@ -200,26 +201,26 @@ def _source(vectors, coll, w2v_kw):
     return kv, dict(spec=str(vectors), path=key, format=fmt, sha256=file_sha256(key), n_words=len(kv))
 
 def build_text_features(coll:Collection, # the collection
-                        out, # the stage folder, usually DIR/text
+                        out, # the stage folder, usually DIR/text (`Layout(DIR).text`)
                         vectors=GLOVE, # 'glove-6b-50d', 'all-minilm-l6-v2', 'collection', a word-vector file, or a KeyedVectors
                         index=None, # the collection's TagIndex (built here when None); gives the tag order
                         **w2v_kw): # options of `train_word2vec` when vectors='collection'
     "Embed every tag of `coll` and write tags.json, vectors.npy, found.npy and manifest.json to `out`."
-    t0, out = time.time(), Path(out)
+    t0, T = time.time(), TextFiles(out)
     kv, source = _source(vectors, coll, w2v_kw)
     tags = list((index or build_tag_index(coll)).tags)
     vecs, found = embed_tags(tags, kv)
     oov = [t for t, f in zip(tags, found) if not f]
     if source['spec'] == 'collection':  # kept, so that the engine and later updates use these very vectors
-        out.mkdir(parents=True, exist_ok=True); tmp = out/'.collection.w2v.bin.tmp'
-        kv.save_word2vec_format(str(tmp), binary=True); os.replace(tmp, out/'collection.w2v.bin')
-        source['saved'] = 'collection.w2v.bin'
-    save_json(tags, out/'tags.json')
-    for name, a in [('vectors.npy', vecs), ('found.npy', found)]:
-        with atomic_write(out/name, 'wb') as f: np.save(f, a)
+        T.folder.mkdir(parents=True, exist_ok=True); tmp = T.folder/f'.{T.word2vec.name}.tmp'
+        kv.save_word2vec_format(str(tmp), binary=True); os.replace(tmp, T.word2vec)
+        source['saved'] = T.word2vec.name
+    save_json(tags, T.tags)
+    for f_, a in [(T.vectors, vecs), (T.found, found)]:
+        with atomic_write(f_, 'wb') as f: np.save(f, a)
     man = dict(source=source, dim=int(kv.vector_size), n_tags=len(tags), n_oov=len(oov), oov=oov[:1000],
                collection=coll.fingerprint(), n_images=len(coll))
-    save_json(man, out/'manifest.json')
+    save_json(man, T.manifest)  # last: a folder with a manifest is complete
     return dict(dim=man['dim'], n_tags=len(tags), n_oov=len(oov), oov=oov[:20], source=source['spec'],
                 seconds=round(time.time() - t0, 3))
 
@@ -227,27 +228,27 @@ def build_text_features(coll:Collection, # the collection
 def load_text_features(out, # the stage folder written by `build_text_features`
                        coll:Collection=None): # when given, the features must have been built from it
     "Read back (tags, vectors, found) from a text stage folder, checking it is complete and matches `coll`."
-    out = Path(out)
-    if not (out/'manifest.json').is_file():
-        raise FileNotFoundError(f'no text features in {out}: manifest.json is missing; run build_text_features first')
-    man = load_json(out/'manifest.json')
+    T = TextFiles(out)
+    if not T.manifest.is_file():
+        raise FileNotFoundError(f'no text features in {T}: {T.manifest.name} is missing; run build_text_features first')
+    man = load_json(T.manifest)
     if coll is not None and man['collection'] != coll.fingerprint():
-        raise ValueError(f'text features in {out} were built for another collection (fingerprint {man["collection"][:12]}, '
+        raise ValueError(f'text features in {T} were built for another collection (fingerprint {man["collection"][:12]}, '
                          f'this one is {coll.fingerprint()[:12]}); rebuild them with build_text_features')
-    tags, vecs, found = load_json(out/'tags.json'), np.load(out/'vectors.npy'), np.load(out/'found.npy')
+    tags, vecs, found = load_json(T.tags), np.load(T.vectors), np.load(T.found)
     if not (len(tags) == len(vecs) == len(found) == man['n_tags']) or vecs.shape[1:] != (man['dim'],):
-        raise ValueError(f'text features in {out} are inconsistent: {len(tags)} tags, vectors {vecs.shape}, '
+        raise ValueError(f'text features in {T} are inconsistent: {len(tags)} tags, vectors {vecs.shape}, '
                          f'found {found.shape}, manifest says {man["n_tags"]} x {man["dim"]}; rebuild them')
     return tags, vecs, found
 
 # %% ../nbs/02_text.ipynb #lbv00001
-def load_build_vectors(path, # a folder written by `imgsearch-build`
+def load_build_vectors(path, # a folder written by `imgsearch-build`, or its `Layout`
                        coll:Collection=None): # its collection (read from the folder when None)
     "The word vectors the build used: its own saved word2vec for 'collection', else the file or package it names."
-    path = Path(path)
-    src = load_json(path/'text'/'manifest.json')['source']
-    if src.get('spec') == 'collection' and src.get('saved'): return load_vectors(path/'text'/src['saved'])
+    L = Layout.of(path)
+    src = load_json(L.text.manifest)['source']
+    if src.get('spec') == 'collection' and src.get('saved'): return load_vectors(L.text.saved(src['saved']))
     if src.get('spec') == 'collection':  # an older build: seeded, so the same vectors
-        return train_word2vec(coll if coll is not None else Collection.load(path/'collection.jsonl'), **src.get('params', {}))
+        return train_word2vec(coll if coll is not None else Collection.load(L.collection), **src.get('params', {}))
     if src.get('spec') == 'KeyedVectors': raise ValueError('the build used in-memory word vectors, which were not saved')
     return load_vectors(src.get('path') or src['spec'])

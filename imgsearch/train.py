@@ -10,18 +10,20 @@ __all__ = ['SEED_FAITHFUL', 'zero_shot_tags', 'MatchData', 'load_match_data', 's
            'train_collection', 'imgsearch_train']
 
 # %% ../nbs/06_train.ipynb #662077aa
-import hashlib, json, math, sys, time
+import math, sys, time
 from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 import numpy as np, torch
 from fastcore.script import call_parse
 from tqdm.auto import tqdm
 from .files import save_json, load_json, atomic_write, FolderBusy, writer_lock
+from .layout import Layout
 from .data import Collection, split_of
 from .text import load_text_features
-from .image import load_image_features, pick_device
+from .backbone import pick_device
+from .shards import load_image_features
 from .model import MatchConfig, MatchNet, pair_hinge_loss, seed_loss, save_matcher
-from .metrics import ranking_metrics, summarise
+from .metrics import ranking_metrics
 from .evidence import KS, nearest_evidence, knn_votes, fit_fusion, fuse, fit_confidence, score_for, compact_neighbours
 
 # %% ../nbs/06_train.ipynb #99dd27ef
@@ -61,17 +63,17 @@ class MatchData:
         for i, t in enumerate(ts): out[i, :len(t)] = t
         return torch.from_numpy(out)
 
-def load_match_data(path, # a folder written by `imgsearch-build`
+# %% ../nbs/06_train.ipynb #lmd00002
+def load_match_data(path, # a folder written by `imgsearch-build`, or its `Layout`
                     seed=0): # split seed (the build's default is 0)
     "Load a built collection's features, tag vectors and splits for training and evaluation."
-    path = Path(path)
-    if not (path/'collection.jsonl').is_file(): raise FileNotFoundError(f'{path} is not a built collection: collection.jsonl is missing; run imgsearch-build first')
-    coll = Collection.load(path/'collection.jsonl')
-    feats, valid = load_image_features(path/'image', coll, memory_map=True)  # rows are read as batches need them
-    tags, vecs, found = load_text_features(path/'text', coll)
+    L = Layout.of(path).require()
+    coll = Collection.load(L.collection)
+    feats, valid = load_image_features(L.image, coll, memory_map=True)  # rows are read as batches need them
+    tags, vecs, found = load_text_features(L.text, coll)
     tid = {t: i for i, t in enumerate(tags)}
     item_tags = [np.array([tid[t] for t in it.tags if t in tid], np.int64) for it in coll]
-    img_man = load_json(path/'image'/'manifest.json'); txt_man = load_json(path/'text'/'manifest.json')
+    img_man, txt_man = load_json(L.image.manifest), load_json(L.text.manifest)
     meta = dict(collection=coll.fingerprint(), backbone=img_man.get('backbone'), vectors=txt_man.get('source'))
     return MatchData(coll.ids, feats, valid, tags, vecs, found, item_tags, coll.splits(seed), meta)
 
@@ -195,31 +197,6 @@ def _batches(n, bs, g): # pair count, batch size, torch.Generator
     perm = torch.randperm(n, generator=g)
     return [perm[i:i + bs] for i in range(0, n, bs)]
 
-def fit(data:MatchData, # the collection as arrays
-        cfg:TrainConfig=TrainConfig(), # the run's choices
-        device=None, # 'cpu', 'cuda', ... (default: the GPU when there is one)
-        progress=True, # show a progress bar
-        amp='auto', # mixed precision: 'bf16', 'fp16' (with a gradient scaler), None; 'auto': bf16 on a GPU that has it
-        threads=None): # torch threads on the CPU while training (None: torch's setting); one is best on a busy machine
-    "Train a `MatchNet`: choose the epochs and the ranking parameters on validation, then (`refit`) train on every image; return the model and the history."
-    old_threads = torch.get_num_threads()
-    if threads: torch.set_num_threads(threads)
-    try:
-        dev = pick_device(device); amp = _amp_dtype(amp, dev)
-        pairs, val_rows, zs = training_sets(data, cfg)
-        if len(pairs) == 0: raise ValueError('no training pairs: no readable image has a tag with a word vector; the collection can be searched without a model (imgsearch-serve)')
-        seen = data.found & ~zs
-        model, hist, best_ep = _train(data, cfg, pairs, val_rows, seen, dev, progress, amp, cfg.epochs, cfg.patience)
-        ranking = tune_ranking(model, data, np.unique(pairs[:, 0]), val_rows, seen, dev)
-        every = np.concatenate([pairs, _pairs_of(data, val_rows, seen)])
-        if cfg.refit and len(val_rows) and best_ep:
-            model, h2, _ = _train(data, cfg, every, np.zeros(0, np.int64), seen, dev, progress, amp, best_ep, 0, 'refit')
-            hist += [dict(h, phase='refit') for h in h2]
-        model.zero_shot, model.ranking = [t for t, z in zip(data.tags, zs) if z], ranking
-        model.trained_tags = [data.tags[t] for t in np.unique((every if cfg.refit and len(val_rows) and best_ep else pairs)[:, 1])]
-        return model, hist
-    finally: torch.set_num_threads(old_threads)
-
 def _amp_dtype(amp, device):
     "The autocast dtype for `amp` on `device`, or None."
     if amp == 'auto': return torch.bfloat16 if device.type == 'cuda' and torch.cuda.is_bf16_supported() else None
@@ -277,6 +254,32 @@ def _train(data, cfg, pairs, val_rows, seen, device, progress, amp, epochs, pati
     model.eval()
     return model, hist, best_ep if best_state is not None else len(hist)
 
+# %% ../nbs/06_train.ipynb #fitcel01
+def fit(data:MatchData, # the collection as arrays
+        cfg:TrainConfig=TrainConfig(), # the run's choices
+        device=None, # 'cpu', 'cuda', ... (default: the GPU when there is one)
+        progress=True, # show a progress bar
+        amp='auto', # mixed precision: 'bf16', 'fp16' (with a gradient scaler), None; 'auto': bf16 on a GPU that has it
+        threads=None): # torch threads on the CPU while training (None: torch's setting); one is best on a busy machine
+    "Train a `MatchNet`: choose the epochs and the ranking parameters on validation, then (`refit`) train on every image; return the model and the history."
+    old_threads = torch.get_num_threads()
+    if threads: torch.set_num_threads(threads)
+    try:
+        dev = pick_device(device); amp = _amp_dtype(amp, dev)
+        pairs, val_rows, zs = training_sets(data, cfg)
+        if len(pairs) == 0: raise ValueError('no training pairs: no readable image has a tag with a word vector; the collection can be searched without a model (imgsearch-serve)')
+        seen = data.found & ~zs
+        model, hist, best_ep = _train(data, cfg, pairs, val_rows, seen, dev, progress, amp, cfg.epochs, cfg.patience)
+        ranking = tune_ranking(model, data, np.unique(pairs[:, 0]), val_rows, seen, dev)
+        every = np.concatenate([pairs, _pairs_of(data, val_rows, seen)])
+        if cfg.refit and len(val_rows) and best_ep:
+            model, h2, _ = _train(data, cfg, every, np.zeros(0, np.int64), seen, dev, progress, amp, best_ep, 0, 'refit')
+            hist += [dict(h, phase='refit') for h in h2]
+        model.zero_shot, model.ranking = [t for t, z in zip(data.tags, zs) if z], ranking
+        model.trained_tags = [data.tags[t] for t in np.unique((every if cfg.refit and len(val_rows) and best_ep else pairs)[:, 1])]
+        return model, hist
+    finally: torch.set_num_threads(old_threads)
+
 # %% ../nbs/06_train.ipynb #8858c849
 def plot_history(hist, # epochs from `fit`
                  path=None, # save the figure as a PNG here
@@ -294,24 +297,23 @@ def plot_history(hist, # epochs from `fit`
     return fig
 
 # %% ../nbs/06_train.ipynb #4400d219
-def train_collection(path, # a folder written by `imgsearch-build`
+def train_collection(path, # a folder written by `imgsearch-build`, or its `Layout`
                      cfg:TrainConfig=TrainConfig(), # the run's choices
                      name='model', # checkpoint name: DIR/model/<name>.pt
                      device=None, # 'cpu', 'cuda', ... (default: the GPU when there is one)
                      progress=True, # show a progress bar
                      **kw): # `fit`'s `amp` and `threads`
     "Train on a built collection and save the checkpoint, history and curve under DIR/model/."
-    path = Path(path); t0 = time.time()
-    if not (path/'collection.jsonl').is_file(): raise FileNotFoundError(f'{path} is not a built collection: collection.jsonl is missing; run imgsearch-build first')
-    with writer_lock(path):  # one writer per folder: not while a build or an update changes it
-        data = load_match_data(path)
+    L, t0 = Layout.of(path).require(), time.time()
+    with writer_lock(L):  # one writer per folder: not while a build or an update changes it
+        data = load_match_data(L)
         model, hist = fit(data, cfg, device, progress, **kw)
-        out = path/'model'; out.mkdir(exist_ok=True)
+        ck = L.model(name); ck.parent.mkdir(exist_ok=True)
         meta = dict(data.meta, train=asdict(cfg), history=hist, zero_shot_tags=model.zero_shot, trained_tags=model.trained_tags, ranking=model.ranking,
                     best_val_map=max((h['val_map'] for h in hist if 'phase' not in h), default=float('nan')), seconds=round(time.time() - t0, 2))
-        save_matcher(model, out/f'{name}.pt', **meta)
-        save_json(hist, out/f'{name}.history.json')
-        plot_history(hist, out/f'{name}.curve.png', title=f'{path.name}: {name}')
+        save_matcher(model, ck, **meta)
+        save_json(hist, L.history(name))
+        plot_history(hist, L.curve(name), title=f'{L.name}: {name}')
         return model, meta
 
 # %% ../nbs/06_train.ipynb #c8efaedb
@@ -335,5 +337,5 @@ def imgsearch_train(path:str, # a folder written by imgsearch-build
     sel, re = [x for x in h if 'phase' not in x], [x for x in h if 'phase' in x]
     print(f"trained {len(sel)} epochs in {meta['seconds']:.1f}s: loss {sel[0]['loss']:.4f} -> {sel[-1]['loss']:.4f}, "
           f"best validation mAP {meta['best_val_map']:.4f}" + (f", then {len(re)} epochs on every tagged image" if re else '')
-          + f"; saved {Path(path)/'model'}")
+          + f"; saved {Layout(path).models}")
     return meta

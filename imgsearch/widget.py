@@ -11,9 +11,10 @@ __all__ = ['ResultCell', 'SearchBox']
 import html, os
 import numpy as np
 import ipywidgets as W
+from .data import MODES
+from .search import Engine
 from .suggest import suggest_tags
-from .search import MODES, Engine
-from .serve import Thumbs
+from .thumbs import Thumbs
 
 # %% ../nbs/10_widget.ipynb #8dbf6aa5
 class ResultCell(W.VBox):

@@ -28,7 +28,7 @@ def imagenet_probs(feats, # [N, dim] pooled features from the build
                    backbone, # the build's backbone name
                    bs=4096): # rows per step
     "ImageNet class probabilities from stored pooled features, through the backbone's classifier."
-    from imgsearch.image import load_backbone
+    from imgsearch.backbone import load_backbone
     head = load_backbone(backbone, device='cpu').head
     return np.concatenate([head(torch.as_tensor(np.asarray(feats[i:i + bs]), dtype=torch.float32)).softmax(-1).numpy()
                            for i in range(0, len(feats), bs)])

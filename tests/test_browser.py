@@ -5,19 +5,16 @@ and page through its results, the layout on a phone, and the same search with Ja
 test's temporary folder and are copied to `_test_outputs/browser/`.
 
 Needs chromium: see `_browser.py`."""
-import base64, json, os, re, shutil, signal, socket, subprocess, sys, time, urllib.error, urllib.request
+import base64, json, os, re, shutil, signal, subprocess, sys, time, urllib.error, urllib.request
 from pathlib import Path
 import pytest
 
 from _browser import ROOT, no_chromium, shot
+from imgsearch.layout import Layout
+from imgsearch.serve import free_port, wait_healthy
 
 OUTPUTS = ROOT/'_test_outputs'/'browser'
 pytestmark = no_chromium
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 def _get(url):
     with urllib.request.urlopen(url, timeout=30) as r: return json.load(r)
@@ -29,21 +26,16 @@ def _post_json(url, data):
 @pytest.fixture(scope='module')
 def server(tmp_path_factory):
     "The built sample served by `imgsearch-serve` (gunicorn) on a free loopback port; yields (url, sample folder, the server's TMPDIR)."
-    from imgsearch.evaluate import build_sample
+    from imgsearch.pipeline import build_sample
     sample = build_sample()  # this test run's sample ($IMGSEARCH_SAMPLE, see conftest.py), shared with the notebooks
-    port, log, tmp = _free_port(), tmp_path_factory.mktemp('server')/'server.log', tmp_path_factory.mktemp('server-tmp')
+    port, log, tmp = free_port(), tmp_path_factory.mktemp('server')/'server.log', tmp_path_factory.mktemp('server-tmp')
     cmd = [str(Path(sys.executable).parent/'imgsearch-serve'), str(sample), '--port', str(port), '--workers', '2']
     with open(log, 'w') as f:
         p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, 'TMPDIR': str(tmp)})
-    url, t0 = f'http://127.0.0.1:{port}/', time.time()
+    url = f'http://127.0.0.1:{port}/'
     try:
-        while True:
-            try:
-                _get(url + 'healthz')
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if p.poll() is not None or time.time() - t0 > 180: pytest.fail(f'server did not start:\n{log.read_text()}')
-                time.sleep(0.3)
+        try: wait_healthy(url, p, timeout=180)
+        except (RuntimeError, TimeoutError): pytest.fail(f'server did not start:\n{log.read_text()}')
         yield url, sample, tmp
     finally:
         os.killpg(p.pid, signal.SIGTERM)
@@ -72,7 +64,7 @@ def _images_loaded(page, sel='.hit img'):
 
 def _rows(sample):
     "The sample's collection rows: id, path and tags."
-    return [json.loads(l) for l in (sample/'collection.jsonl').read_text().splitlines() if l.strip()]
+    return [json.loads(l) for l in Layout(sample).collection.read_text().splitlines() if l.strip()]
 
 def test_search_page_forward_similar_upload(server, browser, tmp_path):
     url, sample, tmp = server

@@ -10,15 +10,11 @@ import http.client, io, json, os, shutil, signal, socket, subprocess, sys, threa
 from pathlib import Path
 import pytest
 from PIL import Image
+from imgsearch.serve import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = dict(pw='/etc/shadow', up='../../etc/passwd', link='secret/passwd.jpg', page='evil.html', script='evil.js',
                poly='poly.html', out='out.png')
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 def _get(url, timeout=30):
     "(status, headers, body) of a GET, errors included."
@@ -28,18 +24,14 @@ def _get(url, timeout=30):
 
 def _start(path, log, *args):
     "`imgsearch-serve path` (gunicorn) on a free port; returns (process, url) once /healthz answers."
-    port = _free_port()
+    port = free_port()
     cmd = [str(Path(sys.executable).parent/'imgsearch-serve'), str(path), '--port', str(port), '--workers', '2', *args]
     with open(log, 'w') as f: p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
-    url, t0 = f'http://127.0.0.1:{port}/', time.time()
-    while True:
-        try:
-            _get(url + 'healthz', timeout=5)
-            return p, url
-        except (urllib.error.URLError, ConnectionError, socket.timeout):
-            if p.poll() is not None or time.time() - t0 > 180:
-                p.kill(); pytest.fail(f'server did not start:\n{Path(log).read_text()}')
-            time.sleep(0.3)
+    url = f'http://127.0.0.1:{port}/'
+    try: wait_healthy(url, p, timeout=180)
+    except (RuntimeError, TimeoutError):
+        p.kill(); pytest.fail(f'server did not start:\n{Path(log).read_text()}')
+    return p, url
 
 def _stop(p):
     "SIGTERM to the master; seconds until the whole process group is gone (SIGKILL after 30 s)."
@@ -59,6 +51,7 @@ def built(tmp_path_factory):
     "A built collection of 24 sample drawings and the hostile rows, with `root` recorded in build.json."
     from imgsearch.build import build_collection
     from imgsearch.data import Collection, Item
+    from imgsearch.layout import Layout
     top = tmp_path_factory.mktemp('trust')
     coll = top/'coll'; (coll/'secret').mkdir(parents=True)
     pngs = sorted((ROOT/'data'/'sample'/'images').rglob('*.png'))[:24]
@@ -75,10 +68,10 @@ def built(tmp_path_factory):
     items += [Item(k, str(coll/v), ()) for k, v in HOSTILE.items()]  # no tags: served without a model
     out = top/'built'
     build_collection(Collection(items, coll, 'hostile'), out, batch_size=16, progress=False)
-    b = json.loads((out/'build.json').read_text())
+    b = json.loads(Layout(out).build_report.read_text())
     if b.get('root') is None:  # a build from before build.json recorded its root: what a manifest in coll/ gives
         b.update(root=str(coll.resolve()), images_anywhere=False)
-        (out/'build.json').write_text(json.dumps(b))
+        Layout(out).build_report.write_text(json.dumps(b))
     return out, coll, pngs
 
 @pytest.fixture(scope='module')

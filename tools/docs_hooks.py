@@ -2,7 +2,8 @@
 index that ranks an API entry first when its exact name is typed.
 
 Sidebar: the home page, the guides (pages of notebooks whose names start with a letter, e.g. `nbs/photos.ipynb`), the
-pipeline (notebooks numbered `00_` to `99_`, in file-name order), then the generated reference pages (`reference/`).
+pipeline (notebooks numbered `00_` to `99_`, in file-name order), the generated reference pages (`reference/`), then the
+test notebooks (`nbs/test_*.ipynb`: the exhaustive checks beside each lesson).
 The source pages (`imgsearch/NAME.py.md`) are in no menu: the API entries' "source" links lead there.
 
 Search: mkdocs-material appends `*` to every word typed and lunr scores a rare word above a common one, so typing
@@ -18,15 +19,16 @@ from pathlib import Path
 from mkdocs.plugins import event_priority
 
 MARK = '§'  # not a separator and never typed: `search§` is a word only the entry named `....search` has
-_api = set()  # locations (`08_search.html#enginesearch`) of the API entries: headings of class `api-entry` (tools/docs_prep.py)
+_api = set()  # locations (`08b_search.html#enginesearch`) of the API entries: headings of class `api-entry` (tools/docs_prep.py)
 
 def on_config(config):
     "Set the sidebar from the staged pages (tools/docs_prep.py writes them before mkdocs runs)."
     docs = Path(config.docs_dir)
     top = sorted(p.name for p in docs.glob('*.md'))
     ref = [f'reference/{p.name}' for p in sorted((docs/'reference').glob('*.md'))]
-    config.nav = ([p for p in top if p == 'index.md'] + [p for p in top if p != 'index.md' and not p[0].isdigit()]
-                  + [p for p in top if p[0].isdigit()] + ([{'Reference': ref}] if ref else []))
+    tests = [p for p in top if p.startswith('test_')]
+    config.nav = ([p for p in top if p == 'index.md'] + [p for p in top if p != 'index.md' and not p[0].isdigit() and p not in tests]
+                  + [p for p in top if p[0].isdigit()] + ([{'Reference': ref}] if ref else []) + ([{'Tests': tests}] if tests else []))
     _api.clear()
     return config
 

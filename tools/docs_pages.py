@@ -4,7 +4,7 @@ from it (`tools/docs_prep.py` writes them into the staged site, `tests/test_docs
 - `reference/commands.md`: every command the package installs (pyproject's `[project.scripts]`) with every option,
   read from the parser that answers the command's `--help` (`imgsearch.cli`);
 - `reference/http.md`: every route of the JSON API with its parameters and responses, and the schemas they use, read
-  from `imgsearch.serve.openapi_spec` (what `GET /api/openapi.json` serves), shipped beside it as `openapi.json`;
+  from `imgsearch.api.openapi_spec` (what `GET /api/openapi.json` serves), shipped beside it as `openapi.json`;
 - `imgsearch/NAME.py.md`: each module's source, highlighted, with an anchor per line (`#L12`, as on GitHub), where
   the API entries' "source" links point unless the site is built for a published repository.
 
@@ -28,14 +28,20 @@ def installed_commands():
     "The commands the installed package provides (pyproject's `[project.scripts]`): name -> `module:function`."
     return {e.name: e.value for e in distribution('imgsearch').entry_points if e.group == 'console_scripts'}
 
+def _subcommands():
+    "Each stage command's installed name and its key in `imgsearch.cli.COMMANDS`, in pipeline order."
+    from imgsearch import cli
+    return {f'imgsearch-{s}': s for s in cli.COMMANDS}
+
 def command_parsers():
     "Each command the package installs and the `argparse` parser its `--help` prints, in the pipeline's order."
     from fastcore.script import anno_parser
     from imgsearch import cli
-    out, cmds = {}, installed_commands()
-    for prog in sorted(cmds, key=lambda p: (list(cli.COMMANDS) + [p]).index(p)):  # pipeline order, then imgsearch-search
+    subs, cmds = _subcommands(), installed_commands()
+    order, out = list(subs) + ['imgsearch-search'], {}
+    for prog in sorted((p for p in cmds if p != 'imgsearch'), key=lambda p: order.index(p) if p in order else len(order)):
         entry = cmds[prog]
-        if prog in cli.COMMANDS: out[prog] = anno_parser(cli.signature_only(*cli.COMMANDS[prog]), prog)  # as `cli._command`
+        if prog in subs: out[prog] = anno_parser(cli.signature_only(*cli.COMMANDS[subs[prog]]), prog)  # as `cli.run_command`
         elif entry == 'imgsearch.cli:imgsearch_search': out[prog] = cli._parser()
         else: raise SystemExit(f'docs: no parser known for the command {prog} ({entry}): tell tools/docs_pages.py where it is')
     return out
@@ -43,7 +49,8 @@ def command_parsers():
 def command_function(prog):
     "The qualified name of the function that command `prog` runs."
     from imgsearch import cli
-    return '.'.join(cli.COMMANDS[prog]) if prog in cli.COMMANDS else 'imgsearch.cli.imgsearch_search'
+    subs = _subcommands()
+    return '.'.join(cli.COMMANDS[subs[prog]]) if prog in subs else 'imgsearch.cli.imgsearch_search'
 
 def _option(a):
     "One row of a command's table: argument, type, default, details."
@@ -74,7 +81,9 @@ def command_reference(doc_link):
           '# Commands', '', 'Every command and every option, as their `--help` prints them', '{: .description }', '',
           'The commands are installed with the package (`pip install -e .`, or `bash tools/setup.sh` into `.venv/bin/`). '
           'Each is a thin wrapper over a function of the library, linked below; `--help` answers at once, without '
-          'loading PyTorch. This page is generated from the same parsers at every build of the site.', '',
+          'loading PyTorch. This page is generated from the same parsers at every build of the site. '
+          '`imgsearch SUBCOMMAND ...` runs each of them under one name (`imgsearch build` is `imgsearch-build`, '
+          '`imgsearch search` is `imgsearch-search`); `imgsearch --help` lists them.', '',
           _table(['command', 'what it does'], [[f'[`{p}`](#{p})', _cell(parsers[p].description or '')] for p in parsers]), '']
     for prog, p in parsers.items():
         fn = command_function(prog)

@@ -20,7 +20,7 @@ with mkdocs, in three steps (the first two with the ecosystem's own tools):
    and a page per module of source with line anchors, where the API entries' "source" links point. With
    `IMGSEARCH_DOCS_SOURCE_URL` set (e.g. `https://github.com/OWNER/imgsearch/blob/main`) they point there instead.
 
-Pages keep the notebook's file name (`01_tag_index.md`); `tools/docs_hooks.py` orders the sidebar: `index.md` (from
+Pages keep the notebook's file name (`01_tagindex.md`); `tools/docs_hooks.py` orders the sidebar: `index.md` (from
 `nbs/index.ipynb`), the guides (notebooks whose names start with a letter), the pipeline in file-name order, then the
 reference pages (`reference/`). Usage: python tools/docs_prep.py [--keep-going]
 """
@@ -310,7 +310,7 @@ def stage(names, site='', source_url=''):
     link = _doc_link(pages, site)
     ref = STAGE/'reference'
     ref.mkdir()
-    from imgsearch.serve import openapi_spec
+    from imgsearch.api import openapi_spec
     spec = openapi_spec()
     (ref/'openapi.json').write_text(json.dumps(spec, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
     for fn, text in (('commands.md', docs_pages.command_reference(lambda q: (l := link(q)) and f'../{l}')),

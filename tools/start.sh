@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The first command: install everything, build, train and evaluate the demo collection in runs/demo, then serve it.
+# The first command: install everything, build, train, index and evaluate the demo collection in runs/demo, then serve it.
 # Re-running it reuses what is already installed, built, trained and evaluated.
 # Options: --no-serve (stop after the build), and IMGSEARCH_DEMO_DIR / IMGSEARCH_PORT / IMGSEARCH_HOST to change
 # the folder and the address (127.0.0.1:5000 by default).
@@ -7,10 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
 out=${IMGSEARCH_DEMO_DIR:-runs/demo}
-.venv/bin/imgsearch-build demo --out "$out"
-[ -f "$out/model/model.pt" ] || .venv/bin/imgsearch-train "$out"
-[ -f "$out/model/seed.pt" ] || .venv/bin/imgsearch-train "$out" --seed-faithful
-[ -f "$out/eval.json" ] && [ "$out/eval.json" -nt "$out/model/model.pt" ] || .venv/bin/imgsearch-eval "$out"
-echo "imgsearch: the demo collection is built, trained and evaluated in $out (build.json, model/, eval.json)"
+.venv/bin/imgsearch-pipeline demo --out "$out"  # build, train (ours and the seed-faithful baseline), index, eval: what is done is skipped
+echo "imgsearch: the demo collection is built, trained, indexed and evaluated in $out (build.json, model/, eval.json)"
 [ "${1:-}" = "--no-serve" ] && exit 0
 exec .venv/bin/imgsearch-serve "$out" --host "${IMGSEARCH_HOST:-127.0.0.1}" --port "${IMGSEARCH_PORT:-5000}"

@@ -11,18 +11,15 @@ quantised to a palette PNG to keep it small. Needs jupyterlab (`tools/lab.sh` in
 /usr/bin/chromium or $IMGSEARCH_CHROMIUM (`bash tools/browser.sh`); Playwright's own browser download is never used.
 It is not a test: the notebook 10_widget tests the widget without a browser.
 """
-import argparse, json, os, secrets, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
+import argparse, json, os, secrets, shutil, signal, subprocess, sys, tempfile, time, urllib.error, urllib.request
 from pathlib import Path
+from imgsearch.layout import Layout
+from imgsearch.serve import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get('IMGSEARCH_CHROMIUM', '/usr/bin/chromium'))
 FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
          '--disable-component-update', '--disable-sync']
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 def _notebook(path, coll, query, k, size, columns):
     "Write a one-cell notebook that shows a `SearchBox` on `coll` after searching for `query`."
@@ -103,14 +100,14 @@ def _shrink(path, colors):
 def widget_shot(coll, query='bird', out=ROOT/'nbs'/'images'/'widget.png', k=12, size=128, columns=6, colors=128, timeout=180):
     "Save a picture of `SearchBox(coll)` showing the results of `query` to `out`; return (results shown, bytes)."
     coll = Path(coll).resolve()
-    if not (coll/'model'/'model.pt').is_file(): sys.exit(f'widget_shot: {coll} is not a built and trained collection (no model/model.pt)')
+    if not Layout(coll).model().is_file(): sys.exit(f'widget_shot: {coll} is not a built and trained collection (no {Layout(coll).model()})')
     if not CHROMIUM.is_file(): sys.exit(f'widget_shot: no chromium at {CHROMIUM}: run `bash tools/browser.sh` or set IMGSEARCH_CHROMIUM')
     tmp = Path(tempfile.mkdtemp(prefix='widget-shot-'))
     try:
         (tmp/'nb').mkdir()
         _notebook(tmp/'nb'/'shot.ipynb', coll, query, k, size, columns)
         token = secrets.token_hex(16)
-        p, log, url = _start_lab(tmp/'nb', tmp, _free_port(), token)
+        p, log, url = _start_lab(tmp/'nb', tmp, free_port(), token)
         try: n = _shoot(url, token, tmp/'shot.png', timeout)
         except Exception: print(log.read_text()[-3000:], file=sys.stderr); raise
         finally: _stop(p)
