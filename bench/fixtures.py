@@ -1,7 +1,9 @@
-"""Fixtures of the benchmarks (and of the vector index's tests): data shaped like a real collection's, made up.
+"""Fixtures of the benchmarks (and of the vector index's tests): data shaped like a real collection's, made up, and
+the one way the benchmarks time a call.
 
 `synthetic_vectors` stands in for a collection of millions of images: see `bench/search.py`, which fits its parameters
 to the demo collection's projected images."""
+import time
 from types import SimpleNamespace
 import numpy as np
 from imgsearch.evidence import unit_rows
@@ -25,3 +27,11 @@ def synthetic_vectors(n, # images
     spread = lambda c, s: unit_rows(c + s * rng.standard_normal(c.shape, dtype=np.float32) / np.sqrt(d)) if not isotropic else unit_rows(rng.standard_normal(c.shape, dtype=np.float32))
     for lo in range(0, n, 200_000): X[lo:lo + 200_000] = spread(centres[tag[lo:lo + 200_000]], noise)
     return SimpleNamespace(vectors=X, tag=tag, queries=spread(centres[qt], query_noise).astype(np.float32), query_tags=qt)
+
+def timed(f, items, warm=5):
+    "Seconds per call of f(item) for each item, after `warm` untimed calls."
+    for x in items[:warm]: f(x)
+    out = []
+    for x in items:
+        t = time.perf_counter(); f(x); out.append(time.perf_counter() - t)
+    return np.array(out)

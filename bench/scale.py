@@ -38,18 +38,11 @@ import numpy as np
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 import serve as serve_bench  # bench/serve.py
+from fixtures import timed  # bench/fixtures.py
 
 GiB, MiB = 2**30, 2**20
 
 # ---------------------------------------------------------------- measuring
-
-def timed(f, items, warm=5):
-    "Seconds per call of f(item) for each item, after `warm` untimed calls."
-    for x in items[:warm]: f(x)
-    out = []
-    for x in items:
-        t = time.perf_counter(); f(x); out.append(time.perf_counter() - t)
-    return np.array(out)
 
 def rss():
     "Resident set size of this process in bytes."

@@ -27,15 +27,7 @@ from imgsearch.layout import Layout
 from imgsearch.vectors import VectorIndex
 from imgsearch.project import build_vector_index
 from imgsearch.search import Engine, rank, MAX_RESULTS
-from fixtures import synthetic_vectors  # bench/fixtures.py
-
-def timed(f, items, warm=5):
-    "Seconds per call of f(item) for each item, after `warm` untimed calls."
-    for x in items[:warm]: f(x)
-    out = []
-    for x in items:
-        t = time.perf_counter(); f(x); out.append(time.perf_counter() - t)
-    return np.array(out)
+from fixtures import synthetic_vectors, timed  # bench/fixtures.py
 
 def row(table, what, n, ts, recall='', note=''):
     table.append(f'| {what} | {n:,} | {len(ts)} | {np.median(ts) * 1e3:.2f} | {np.percentile(ts, 99) * 1e3:.2f} | {recall} | {note} |')
