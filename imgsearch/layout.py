@@ -27,7 +27,7 @@ def named(name, # the file's name inside the folder
     "A property of a `Files` subclass: the path of `name` in its folder."
     return property(lambda self: self.folder/name, doc=f'`{name}`: {doc}')
 
-# %% ../nbs/00a_layout.ipynb #ba3951a6
+# %% ../nbs/00a_layout.ipynb #e7def80a
 class TextFiles(Files):
     "`DIR/text`: the tags' word vectors (written by `imgsearch.text.build_text_features`)."
     manifest = named('manifest.json', 'what produced the vectors, and for which collection')
@@ -40,6 +40,7 @@ class TextFiles(Files):
         if Path(name).name != name: raise ValueError(f'not a file name: {name!r}')
         return self.folder/name
 
+# %% ../nbs/00a_layout.ipynb #786e5784
 class ImageFiles(Files):
     "`DIR/image`: the images' CNN features, in shards of rows (written by `imgsearch.image.embed_images`)."
     manifest = named('manifest.json', 'the backbone, its weights and the shards')
@@ -55,6 +56,7 @@ class ImageFiles(Files):
         "Every shard file in the folder."
         return sorted(self.folder.glob('shard-*.*'))
 
+# %% ../nbs/00a_layout.ipynb #1e551c33
 class IndexFiles(Files):
     "`DIR/model/index`: the vector index, the images projected into the shared space (written by `imgsearch-index`)."
     manifest = named('manifest.json', 'what the vectors were projected with (checkpoint, features, tag index stamps)')

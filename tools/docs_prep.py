@@ -151,6 +151,7 @@ def _proc_one(pair):
     from nbdev.processors import FilterDefaults
     nbdev.showdoc.BasicMarkdownRenderer = ApiRenderer  # what `show_doc` renders with when no `renderer` is configured
     src, dst = pair
+    if str(root) not in sys.path: sys.path.insert(0, str(root))  # the notebooks' tests import `bench.fixtures`, as under pytest
     try: nbdev.serve_drv.main((Path(src), Path(dst), FilterDefaults))
     except Exception as e:
         Path(dst).unlink(missing_ok=True)
