@@ -71,16 +71,18 @@ def _shot(page, tmp_path, name, full_page=True): return shot(page, tmp_path, nam
 
 def test_a_page_per_notebook(site):
     """One page per notebook, named like it. The sidebar: the home page, the guides (notebooks named with a letter,
-    e.g. the tutorial), the pipeline's notebooks in file-name order, then the generated reference pages."""
+    e.g. the tutorial), the pipeline's notebooks in file-name order, the generated reference pages, then the test
+    notebooks (`test_*`)."""
     nbs = _notebooks()
     pages = [f'{p.stem}.html' for p in nbs]
     for p in pages + REFERENCE: assert (site/p).is_file(), p
-    guides = [p for p in pages if p != 'index.html' and not p[0].isdigit()]
-    assert 'photos.html' in guides  # the tutorial
+    tests = [p for p in pages if p.startswith('test_')]
+    guides = [p for p in pages if p != 'index.html' and not p[0].isdigit() and p not in tests]
+    assert 'photos.html' in guides and 'test_modules.html' in tests  # the tutorial; the library's own shape
     page = (site/'index.html').read_text(encoding='utf-8')
     nav = page[page.index('md-nav--primary'):page.index('md-sidebar--secondary')]
     order = list(dict.fromkeys(re.findall(r'<a href="([\w./-]+\.html)" class="md-nav__link', nav)))
-    assert order == ['index.html'] + guides + [p for p in pages if p[0].isdigit()] + REFERENCE, order
+    assert order == ['index.html'] + guides + [p for p in pages if p[0].isdigit()] + REFERENCE + tests, order
     for nb in nbs:  # images the notebooks reference are copied with the pages
         for img in re.findall(r'\]\((images/[^)\s]+)\)', nb.read_text(encoding='utf-8')): assert (site/img).is_file(), img
 
