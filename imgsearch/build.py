@@ -47,10 +47,6 @@ def _check_same_collection(L, coll, overwrite):
             raise ValueError(f'{L} holds a build of another collection ({len(prev)} images, {prev.name!r}); '
                              'run imgsearch-update to add and remove images in it, pass --overwrite to replace it, or use another --out folder')
 
-def _require_ray():
-    try: import ray, ray.data
-    except ImportError: raise ImportError('--ray needs Ray: pip install "imgsearch[distributed]" (or pip install "ray[data]>=2.10")') from None
-
 # %% ../nbs/04_build.ipynb #bld00003
 def build_collection(source, # a `.jsonl` manifest, a seed-format folder, a folder tree, 'demo', 'sample' or a `Collection`
                      out, # folder for the built collection, or its `Layout`
@@ -69,7 +65,9 @@ def build_collection(source, # a `.jsonl` manifest, a seed-format folder, a fold
                      images_anywhere=False): # a manifest's images may lie outside its folder (else such rows are skipped as bad rows)
     "Build the tag index, tag vectors and image features of a collection into `out`; return the report."
     t0, L, on_ray = time.time(), Layout.of(out), bool(ray or ray_address)
-    if on_ray: _require_ray()  # before any work: say now if Ray is missing
+    if on_ray:  # before any work: say now if Ray is missing
+        from imgsearch.distributed import require_ray
+        require_ray()
     coll = source if isinstance(source, Collection) else open_source(source, images_anywhere)
     check_not_empty(coll, source)
     with writer_lock(L):  # one writer per folder, for the whole build

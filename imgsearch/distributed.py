@@ -18,10 +18,10 @@ from .shards import shard_done, write_shard
 from .image import embed_images, Rows
 
 # %% auto #0
-__all__ = ['embed_images_ray']
+__all__ = ['require_ray', 'embed_images_ray']
 
 # %% ../nbs/03d_distributed.ipynb #aa10cedc
-def _ray():
+def require_ray():
     "The `ray` module, or an ImportError that says how to install it."
     try:
         import ray, ray.data
@@ -112,7 +112,7 @@ def embed_images_ray(coll, # `imgsearch.data.Collection`; the images' paths must
                     ) -> dict:
     "Compute the image features of `embed_images` on a Ray cluster: the same shards, files and manifest; returns a summary."
     t0 = time.perf_counter()
-    ray = _ray()
+    ray = require_ray()
     bb = backbone if isinstance(backbone, Backbone) else load_backbone(backbone, weights, 'cpu', runtime=runtime, cache=onnx_cache)
     if bb.device.type != 'cpu':  # the actors get a CPU copy and move it to their own device
         bb = dataclasses.replace(bb, model=copy.deepcopy(bb.model).cpu(), head=copy.deepcopy(bb.head).cpu(), device=torch.device('cpu'))

@@ -21,6 +21,10 @@ class Files:
     def __repr__(self): return f'{type(self).__name__}({str(self.folder)!r})'
     def __eq__(self, o): return type(o) is type(self) and o.folder == self.folder
     def __hash__(self): return hash((type(self).__name__, self.folder))
+    def child(self, name): # a file name only known at run time (read from a manifest)
+        "`folder/name`; anything but a plain file name is refused."
+        if not name or Path(name).name != name: raise ValueError(f'not a file name: {name!r}')
+        return self.folder/name
 
 def named(name, # the file's name inside the folder
           doc): # what the file holds
@@ -37,8 +41,7 @@ class TextFiles(Files):
     word2vec = named('collection.w2v.bin', 'word vectors trained on the collection itself (`vectors="collection"`)')
     def saved(self, name): # a file name recorded in the manifest
         "A file this stage saved beside its arrays (e.g. the word2vec vectors the manifest names)."
-        if Path(name).name != name: raise ValueError(f'not a file name: {name!r}')
-        return self.folder/name
+        return self.child(name)
 
 # %% ../nbs/00a_layout.ipynb #786e5784
 class ImageFiles(Files):
@@ -73,8 +76,7 @@ class IndexFiles(Files):
         return IndexFiles(self.folder/'conse')
     def block(self, name): # a block file name from `blocks_manifest`
         "The file of one tag block."
-        if Path(name).name != name: raise ValueError(f'not a file name: {name!r}')
-        return self.blocks/name
+        return Files(self.blocks).child(name)
 
 # %% ../nbs/00a_layout.ipynb #dda58164
 class Layout(Files):
@@ -92,7 +94,7 @@ class Layout(Files):
     @property
     def image(self) -> ImageFiles: return ImageFiles(self.folder/'image')
     @property
-    def index(self) -> IndexFiles: return IndexFiles(self.folder/'model'/'index')
+    def index(self) -> IndexFiles: return IndexFiles(self.models/'index')
     def model(self, name='model'): # 'model' (what search uses), 'measure' (what eval measured) or 'seed'
         "The checkpoint `DIR/model/<name>.pt`."
         if not name or Path(name).name != name or name.endswith('.pt'): raise ValueError(f'not a model name: {name!r}')
