@@ -116,11 +116,11 @@ class Engine:
         self.layout = Layout.of(path); self.path = self.layout.folder
         self.coll, self.index, self.model, self.meta, self.vi, self.device = coll, index, model, meta, vi, device
         tags, self._tvecs, found = text
-        self._tags, self._found = list(tags), np.asarray(found, bool)  # the text stage's tag order, and which have a word vector
-        self._tag_col = {t: i for i, t in enumerate(self._tags)}
+        self.tags, self._found = list(tags), np.asarray(found, bool)  # the text stage's tag order, and which have a word vector
+        self._tag_col = {t: i for i, t in enumerate(self.tags)}
         self._tag_vec = {t: i for i, t in enumerate(tags) if found[i]}
         self.kv, self.kv_problem, self._bb, self.threads, self._lock, self._blocks, self._votes = kv, kv_problem, None, None, threading.Lock(), {}, None
-        self._nb = self._nbs = None  # each image's nearest tagged images (rows, cosines), from the vector index
+        self._nb = self._nbs = self._votes_by_row = None  # each image's nearest tagged images (rows, cosines), from the vector index
         self.text_vi = vi  # what word queries search: the same vectors once trained, ConSE vectors before
         self.ranking = dict(dict(k=10, beta=0., min_score=0.), **meta.get('ranking', {}))  # chosen on validation by imgsearch-train
         with torch.inference_mode(), torch_threads(1):  # every tag's query vector, once: a tag query skips the text tower
@@ -150,7 +150,7 @@ class Engine:
             eng.text_vi, eng._nb, eng._nbs = u.words, u.neighbours, u.sims
         if eng.ranking['beta'] > 0:  # column t: every image's vote for tag t, so a tag's votes are one slice
             A = vote_matrix(eng._nb, eng._nbs, np.arange(len(eng._nb)), len(eng._nb), eng.ranking['k'])
-            labels = label_matrix([[eng._tag_col[t] for t in it.tags if t in eng._tag_col] for it in coll], len(eng._tags))
+            labels = label_matrix([[eng._tag_col[t] for t in it.tags if t in eng._tag_col] for it in coll], len(eng.tags))
             eng._votes = (A.T @ labels).tocsc(); eng._votes.sort_indices()
         return eng
 
@@ -168,10 +168,10 @@ class Engine:
                  n:int=10): # at most this many tags
         "Tags starting with `prefix` and their image counts, most frequent first."
         return [(t, self.index.count(t)) for t in self.index.complete(prefix, n)]
-    def _row(self, id):
+    def row(self, id:str): # an image id; an unknown one raises a KeyError that names it
         try: return self.coll.row(id)
         except KeyError: raise KeyError(f'unknown image id {id!r}') from None
-    def item(self, id:str): return self.coll[self._row(id)] # the collection's `Item` of an image id
+    def item(self, id:str): return self.coll[self.row(id)] # the collection's `Item` of an image id
     def image_path(self, id:str): return Path(self.item(id).path) # the collection's own file of an image id
 
     def _embed_words(self, v):
@@ -247,17 +247,29 @@ def search(self:Engine, q:str, # a tag, a word or a phrase; normalised like tags
     ranked = rank(self.text_vi if words else self.vi, v, rows, mode_used, tag_block=self._blocks.get(t), votes=votes, k=self.ranking['k'], beta=self.ranking['beta'])
     return self._page(t, mode, ranked, k, offset, min_score, collapse, note, floor=self.ranking['min_score'])
 
+# %% ../nbs/08b_search.ipynb #cedd46dc
+@patch
+def tag_scores(self:Engine, rows): # image rows
+    "[len(rows), T] the score of every tag (`Engine.tags` order) for each image, as that tag's query scores it; -inf without a word vector."
+    rows = np.asarray(rows, np.int64)
+    if self.text_vi is None: return np.full((len(rows), len(self.tags)), -np.inf, np.float32)  # no way to score words
+    S = np.asarray(self.text_vi.vectors[rows]) @ self._tag_proj.T  # what word queries search: the learned space, or ConSE before training
+    if self._votes is not None:  # the votes are [N, T] by tag; by image here, built once
+        if self._votes_by_row is None: self._votes_by_row = self._votes.tocsr()
+        S += self._votes_by_row[rows].toarray() * (self.ranking['beta'] / self.ranking['k'])
+    S[:, ~self._found] = -np.inf
+    return S
+
 # %% ../nbs/08b_search.ipynb #c47cd610
 @patch
 def similar(self:Engine, id:str, # an image id of the collection
             k:int=20, offset:int=0, min_score:float=None, collapse:bool=False): # as in `search`
     "Images most like image `id` (which is left out), by cosine of their vectors."
     _check_page(k, offset)
-    r = self._row(id)
+    r = self.row(id)
     if not self.vi.valid[r]: return Results(id, 'similar', 0, [], offset, k, f'Image “{id}” could not be read when the collection was built: there is nothing to compare.')
     s, rows = self.vi.search(self.vi.vectors[r], MAX_RESULTS + 1)
-    keep = rows != r
-    s, rows = s[keep][:MAX_RESULTS], rows[keep][:MAX_RESULTS]
+    s, rows = s[rows != r][:MAX_RESULTS], rows[rows != r][:MAX_RESULTS]
     return self._page(id, 'similar', (s, rows, np.zeros(len(rows), bool)), k, offset, min_score, collapse, match='image')
 
 # %% ../nbs/08b_search.ipynb #77225550
@@ -279,15 +291,13 @@ def _backbone(self:Engine):
 def limit_threads(self:Engine, threads:int): # ONNX Runtime threads of the image backbone
     "Run picture queries with `threads` threads: drops a loaded ONNX Runtime session, so the next picture makes its own here."
     self.threads = threads
-    bb = self._bb
-    if bb is not None and bb.runtime == 'onnx': self._bb = dataclasses.replace(bb, threads=threads)  # the copy has no session
+    if (bb := self._bb) is not None and bb.runtime == 'onnx': self._bb = dataclasses.replace(bb, threads=threads)  # the copy has no session
     return self
 
 @patch
 def image_features(self:Engine, img): # a PIL image, the bytes of an image file, or a path
     "The build's backbone features of a picture (float32), decoded and cropped as the build did; raises ImageError for a non-image."
-    bb = self._backbone()
-    draft = bb.preprocessing.get('jpeg_draft')
+    bb = self._backbone(); draft = bb.preprocessing.get('jpeg_draft')
     if isinstance(img, Image.Image): x = bb.crop(to_rgb(ImageOps.exif_transpose(img)))
     elif isinstance(img, (bytes, bytearray, memoryview)):  # decoded as the collection's files were (`load_pixels`)
         fd, tmp = tempfile.mkstemp(prefix='imgsearch-upload-')
