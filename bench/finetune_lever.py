@@ -10,11 +10,15 @@ features; this one changes the features themselves:
    [192, 7, 7] per image), stored as float16 under `--out`; running the frozen remainder (`blocks[-1]`, `conv_head`,
    `bn2`, average pool) on the cache must reproduce the build's stored features (the cosines are printed);
 2. fine-tune: a copy of that remainder (its BatchNorm statistics frozen, their affine parameters trained) and a head,
-   on the protocol's training rows only (`training_sets`: the withheld images' tags are never seen), early stopping
-   on its validation rows, random horizontal flips of the cached activations, AdamW. Objectives (`--objectives`):
-   `softmax` (multi-positive softmax over the tags of the training rows, linear head first fitted on the frozen
-   features), `bce` (the same with per-tag logistic loss), `hinge` (end to end through a `MatchNet` first trained
-   on the raw features with `fit(refit=False)`: the engine's hardest-negative hinge, one random tag per image a step);
+   on the protocol's training rows only (`training_sets`: the withheld images' tags are never seen), random horizontal
+   flips of the cached activations, AdamW (learning rates in `SETTINGS`, picked on validation in trial runs). After
+   each epoch the validation rows are scored two ways: kNN label transfer (k=10) from the training rows on the
+   pooled features, and the head; the best epoch by `--select` (default: the kNN one, since the engine's vote and
+   its MatchNet use the features) is kept, never the untouched stage, at most `--epochs`, `--patience`, `--budget`.
+   Objectives (`--objectives`): `softmax` (multi-positive softmax over the tags of the training rows, the linear head
+   first fitted on the frozen features), `bce` (the same with per-tag logistic loss), `hinge` (end to end through a
+   `MatchNet` first trained on the raw features with `fit(refit=False)`: the engine's hardest-negative hinge, one
+   random tag per image a step);
 3. re-pool: new 1280-d features for every image from the fine-tuned stage, and on them, with the protocol's code:
    kNN label transfer (`k` from validation), tag prototypes, the shipped engine (a `MatchNet` trained with `fit` on
    the new features, fused with the nearest tagged images' vote, `k` and `beta` from `tune_ranking`), the fine-tuned
@@ -25,7 +29,8 @@ features; this one changes the features themselves:
    ranking, on the raw features and on features fine-tuned (softmax) without those tags.
 
 Prints one table: seen mAP and NDCG@10 of every variant, its ratio to raw-feature kNN (the target is 1.25x), and the
-times of caching, fine-tuning and re-pooling. The activation cache is reused when present (delete `--out` to time it).
+times of caching, fine-tuning (validation included) and re-pooling. The activation cache is reused when present
+(delete `--out/activations.*` to time it). `--quick` is a smoke test of the code paths, not a measurement.
 
     .venv/bin/python bench/finetune_lever.py /tmp/fresh/runs/demo --out /tmp/ft
 """
@@ -120,7 +125,7 @@ def linear_probe(P, Y, fit_rows, val_rows, Lv, loss, epochs=60, patience=6, seed
     return head, best, ep + 1
 
 def fine_tune(rest0, A, data, cfg, objective, P0=None, matcher=None, epochs=8, patience=2, lr=1e-4, head_lr=1e-3,
-              batch=128, budget=150., drop=0.2, hflip=True, only_bn=False, select='head', seed=0, log=print):
+              batch=128, budget=150., drop=0.2, hflip=True, only_bn=False, select='knn', seed=0, log=print):
     """Fine-tune a copy of `rest0` (and a head) on the protocol's training rows of `data` with `objective`; early stopping
     on its validation rows. Returns (the stage, scorer: pooled features -> [n, T] scores (-1e4 for tags it cannot score), info)."""
     torch.manual_seed(seed); g = torch.Generator().manual_seed(seed)
@@ -160,15 +165,16 @@ def fine_tune(rest0, A, data, cfg, objective, P0=None, matcher=None, epochs=8, p
     opt = torch.optim.AdamW(params, weight_decay=1e-4)
     Lk = labels(data, val_rows)
     def validate():
-        "Validation mAP: of the head's scores, or (`select='knn'`) of kNN label transfer (k=10) from the training rows on the pooled features."
+        "(validation mAP of kNN label transfer (k=10) from the training rows on the pooled features, of the head's own scores)."
         rest.eval(); head.eval()
-        if select == 'head': return val_map(scores(pool(rest, A, val_rows))[:, seen], Lv)
         P = pool(rest, A, np.concatenate([val_rows, fit_rows]))
         nb, s = nearest_evidence(P, np.arange(len(val_rows)), np.arange(len(val_rows), len(P)), k=10)
         u = np.unique(nb[nb >= 0]); nbu = np.where(nb >= 0, np.searchsorted(u, nb), -1)
-        return val_map(knn_votes(nbu, s, labels(data, fit_rows[u - len(val_rows)]), 10), Lk)
-    best = validate(); state, bad, hist, t0 = (copy.deepcopy(rest.state_dict()), copy.deepcopy(head.state_dict())), 0, [], time.time()
-    log(f'  {objective}: validation mAP {best:.4f} before fine-tuning ({len(fit_rows)} training rows, {len(val_rows)} validation rows, {len(seen)} tags)')
+        return val_map(knn_votes(nbu, s, labels(data, fit_rows[u - len(val_rows)]), 10), Lk), val_map(scores(P[:len(val_rows)])[:, seen], Lv)
+    pick = 0 if select == 'knn' else 1
+    v0 = validate(); best, state, bad, hist, t0 = -1., None, 0, [], time.time()
+    log(f'  {objective}: before fine-tuning, validation mAP of kNN {v0[0]:.4f}, of the head {v0[1]:.4f} '
+        f'({len(fit_rows)} training rows, {len(val_rows)} validation rows, {len(seen)} tags; selecting on the {select})')
     for ep in range(epochs):
         rest.train(); freeze_bn(rest); head.train(); te = time.time(); losses = []
         for b in torch.randperm(len(fit_rows), generator=g).split(batch):
@@ -177,16 +183,17 @@ def fine_tune(rest0, A, data, cfg, objective, P0=None, matcher=None, epochs=8, p
             a = torch.where(f[:, None, None, None], a.flip(-1), a)  # a horizontal flip of the feature map: free augmentation
             l = loss_of(rest(a), b)
             opt.zero_grad(); l.backward(); opt.step(); losses.append(l.item())
-        v = validate(); hist.append(dict(epoch=ep + 1, loss=round(float(np.mean(losses)), 4), val_map=round(v, 4), seconds=round(time.time() - te, 1)))
-        log(f'  {objective}: epoch {ep + 1}: loss {hist[-1]["loss"]:.4f}, validation mAP {v:.4f}, {hist[-1]["seconds"]:.0f} s')
-        if v > best: best, bad, state = v, 0, (copy.deepcopy(rest.state_dict()), copy.deepcopy(head.state_dict()))
+        v = validate()
+        hist.append(dict(epoch=ep + 1, loss=round(float(np.mean(losses)), 4), val_knn=round(v[0], 4), val_head=round(v[1], 4), seconds=round(time.time() - te, 1)))
+        log(f'  {objective}: epoch {ep + 1}: loss {hist[-1]["loss"]:.4f}, validation mAP of kNN {v[0]:.4f}, of the head {v[1]:.4f}, {hist[-1]["seconds"]:.0f} s')
+        if v[pick] > best: best, bad, state, best_ep = v[pick], 0, (copy.deepcopy(rest.state_dict()), copy.deepcopy(head.state_dict())), ep + 1
         else:
             bad += 1
             if bad >= patience: break
         if time.time() - t0 > budget: log(f'  {objective}: time budget of {budget:.0f} s spent'); break
-    rest.load_state_dict(state[0]); head.load_state_dict(state[1])  # the best epoch's (epoch 0: the frozen stage)
+    rest.load_state_dict(state[0]); head.load_state_dict(state[1])  # the best trained epoch's: never the untouched stage
     rest.eval(); head.eval()
-    return rest, scores, dict(best_val_map=round(best, 4), best_epoch=max([h['epoch'] for h in hist if h['val_map'] == round(best, 4)], default=0),
+    return rest, scores, dict(val_before=[round(x, 4) for x in v0], best_epoch=best_ep, val_best=[hist[best_ep - 1]['val_knn'], hist[best_ep - 1]['val_head']],
                               epochs=len(hist), seconds=round(time.time() - t0, 1), history=hist)
 
 # ---------------------------------------------------------------- 3. the protocol's measurements
@@ -227,23 +234,28 @@ def unseen_map(zdata, feats, cfg, kv, evidence, held_rows):
 
 # ---------------------------------------------------------------- the run
 
+SETTINGS = dict(  # per objective: the stage's and the head's learning rates and the head's dropout, picked on validation in trial runs
+    softmax=dict(lr=3e-5, head_lr=3e-4, drop=0.5), bce=dict(lr=1e-5, head_lr=1e-4, drop=0.), hinge=dict(lr=1e-5, head_lr=1e-4))
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('path', nargs='?', default='/tmp/fresh/runs/demo'); ap.add_argument('--out', default='/tmp/ft')
     ap.add_argument('--withhold', type=float, default=0.3); ap.add_argument('--zero-shot', type=float, default=0.2)
-    ap.add_argument('--objectives', default='softmax,hinge', help='comma-separated: softmax, bce, hinge')
-    ap.add_argument('--epochs', type=int, default=8); ap.add_argument('--patience', type=int, default=2)
-    ap.add_argument('--lr', type=float, default=1e-4, help="the stage's learning rate (the head's is 10x)")
+    ap.add_argument('--objectives', default='softmax,bce,hinge', help='comma-separated: softmax, bce, hinge')
+    ap.add_argument('--epochs', type=int, default=4); ap.add_argument('--patience', type=int, default=2)
+    ap.add_argument('--select', default='knn', help="early stopping on the validation mAP of 'knn' (label transfer on the pooled features) or of the 'head'")
     ap.add_argument('--budget', type=float, default=150., help='seconds of fine-tuning per objective (checked after each epoch)')
     ap.add_argument('--unseen', action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--quick', action='store_true', help='smoke test: 2 training epochs for every model, 1 for the fine-tune')
     a = ap.parse_args(); t_all = time.time()
     torch.set_num_threads(a.threads)
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     L = Layout.of(a.path).require()
     data, coll = load_match_data(L), Collection.load(L.collection)
     assert list(data.ids) == coll.ids, 'collection rows and feature rows differ'
-    cfg = TrainConfig(withhold=a.withhold)
+    cfg = TrainConfig(withhold=a.withhold, **(dict(epochs=2, patience=1) if a.quick else {}))
+    ft = dict(epochs=1 if a.quick else a.epochs, patience=a.patience, select=a.select, budget=a.budget)
     held = withheld_images(data, a.withhold); train = data.valid & ~held
     W, R = np.flatnonzero(held), np.flatnonzero(train & np.array([len(t) > 0 for t in data.item_tags]))
     LW, LR = labels(data, W), labels(data, R)
@@ -278,11 +290,11 @@ def main():
     for obj in a.objectives.split(','):
         if obj == 'hinge':
             matcher, _ = fit(data, replace(cfg, refit=False), progress=False)  # trained on the training rows only, like the fine-tune
-        rest, scorer, info = fine_tune(rest0, A, data, cfg, obj, P0=P0, matcher=matcher, epochs=a.epochs, patience=a.patience,
-                                       lr=a.lr, head_lr=10 * a.lr, budget=a.budget)
+        rest, scorer, info = fine_tune(rest0, A, data, cfg, obj, P0=P0, matcher=matcher, **SETTINGS[obj], **ft)
         t0 = time.time(); Fz = pool(rest, A, np.arange(len(A))); Fz[~data.valid] = 0; t_re = time.time() - t0
-        times[obj] = dict(fine_tune_s=info['seconds'], epochs=info['epochs'], best_epoch=info['best_epoch'], best_val_map=info['best_val_map'], repool_s=round(t_re, 1))
-        print(f'  {obj}: fine-tuned {info["epochs"]} epochs in {info["seconds"]:.0f} s (best epoch {info["best_epoch"]}, validation mAP {info["best_val_map"]:.4f}); re-pooled all rows in {t_re:.1f} s', flush=True)
+        times[obj] = dict(SETTINGS[obj], fine_tune_s=info['seconds'], epochs=info['epochs'], best_epoch=info['best_epoch'], repool_s=round(t_re, 1),
+                          val_map_knn_head_before=info['val_before'], val_map_knn_head_best=info['val_best'])
+        print(f'  {obj}: fine-tuned {info["epochs"]} epochs in {info["seconds"]:.0f} s (validation included), kept epoch {info["best_epoch"]}; re-pooled all rows in {t_re:.1f} s', flush=True)
         feats_of[obj] = Fz
         label = f'fine-tuned ({obj})'
         shipped, _ = measure(data, Fz, cfg, W, R, LW, LR, q, label, res)
@@ -303,10 +315,10 @@ def main():
         evidence = data.valid & ~held & np.array([len(t) > 0 for t in data.item_tags], bool)
         unseen['raw features: shipped engine'] = unseen_map(zdata, raw, cfg, kv, evidence, W)
         P0z = P0  # the frozen features do not depend on the tags
-        rest, _, info = fine_tune(rest0, A, zdata, cfg, 'softmax', P0=P0z, epochs=a.epochs, patience=a.patience, lr=a.lr, head_lr=10 * a.lr, budget=a.budget)
+        rest, _, info = fine_tune(rest0, A, zdata, cfg, 'softmax', P0=P0z, **SETTINGS['softmax'], **ft)
         Fz = pool(rest, A, np.arange(len(A))); Fz[~data.valid] = 0
         unseen['fine-tuned (softmax, without the unseen tags): shipped engine'] = unseen_map(zdata, Fz, cfg, kv, evidence, W)
-        times['unseen'] = dict(fine_tune_s=info['seconds'], epochs=info['epochs'], total_s=round(time.time() - t0, 1))
+        times['unseen (softmax without the unseen tags)'] = dict(fine_tune_s=info['seconds'], epochs=info['epochs'], best_epoch=info['best_epoch'], unseen_part_total_s=round(time.time() - t0, 1))
 
     knn_raw = next(v for k, v in res.items() if k.startswith('raw features: kNN'))[0]
     print(f'\n{a.path}: {len(W)} withheld images, {len(q)} seen queries (tags on a training image and on >= 3 withheld ones); '
