@@ -69,6 +69,7 @@ def text_param(name:str, # the query-string parameter
     if required and not v.strip(): refuse(_sentence(f'{what} is missing: pass {name}=...'))
     return v
 
+# %% ../nbs/09a_api.ipynb #3171e24c
 _DIGITS = re.compile(r'[0-9]+')
 def int_param(name:str, default:int, lo:int, hi:int): # the parameter, its value when absent, its bounds
     "An integer query-string parameter between `lo` and `hi`: ASCII digits only."
@@ -79,6 +80,7 @@ def int_param(name:str, default:int, lo:int, hi:int): # the parameter, its value
     if not lo <= n <= hi: refuse(f'Parameter {name} must be between {lo} and {hi}, got {v[:20]}.')
     return n
 
+# %% ../nbs/09a_api.ipynb #aaf5fa62
 def float_param(name:str, default, lo:float, hi:float): # the parameter, its value when absent, its bounds
     "A number from the query string between `lo` and `hi`."
     v = request.args.get(name, '').strip()
@@ -89,6 +91,7 @@ def float_param(name:str, default, lo:float, hi:float): # the parameter, its val
     if not lo <= x <= hi: refuse(f'Parameter {name} must be between {lo:g} and {hi:g}, got {v[:20]}.')
     return x
 
+# %% ../nbs/09a_api.ipynb #be09f584
 def mode_param():
     "The query's `mode`, one of `MODES` (the first when absent)."
     m = request.args.get('mode') or MODES[0]
@@ -186,10 +189,11 @@ def known_row(eng, id:str): # an engine, an image id from the request
     try: return eng.coll.row(id)
     except KeyError: refuse(f'Unknown image id {quoted(id)}.', 404)
 
-# %% ../nbs/09a_api.ipynb #oapi0002
+# %% ../nbs/09a_api.ipynb #99358b30
 def _param(name, where, schema, text, required=False):
     return dict(name=name, **{'in': where}, required=required, description=text, schema=schema)
 
+# %% ../nbs/09a_api.ipynb #oapi0002
 def openapi_spec(cfg=DEFAULTS): # the app's settings (`app.config`): limits and page sizes
     "The JSON API as an OpenAPI 3.1 description (what `/api/openapi.json` serves)."
     ref = lambda n: {'$ref': f'#/components/schemas/{n}'}

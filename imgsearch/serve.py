@@ -9,6 +9,7 @@ __all__ = ['free_port', 'wait_healthy', 'folder_stamp', 'Reloader', 'watch', 'se
 
 # %% ../nbs/09b_serve.ipynb #b0a434e9
 import ctypes, dataclasses, gc, json, os, signal, socket, sys, threading, time, urllib.error, urllib.request
+from fastcore.basics import patch
 from fastcore.script import call_parse
 from .layout import Layout
 
@@ -65,20 +66,23 @@ class Reloader:
             time.sleep(min(self.every, 1.0))  # let a writer finish its last files
             if folder_stamp(self.path) == st: self.load(st)  # else still changing: the next check tries again
         finally: self.busy.release()
-    def load(self, st): # the stamp of the folder as it is now
-        "Load the collection and swap the new state in with one assignment; if loading fails, keep the state we have."
-        from imgsearch.search import Engine
-        from imgsearch.api import hide_paths
-        try:
-            new = self.box.make(Engine.load(self.path))
-            self.box.state, self.stamp, self.error = new, st, None
-            n = new.engine.coll.n_live
-            del new
-            _release()  # the old state goes once the requests that read it are answered
-            print(f'imgsearch-serve [{os.getpid()}]: reloaded {self.path} ({n} images)', file=sys.stderr, flush=True)
-        except Exception as e:  # keep serving the state we have
-            self.stamp, self.error = st, f'{type(e).__name__}: {hide_paths(str(e), self.path)}'
-            print(f'imgsearch-serve [{os.getpid()}]: cannot load the updated {self.path} yet, still serving the previous state: {self.error}', file=sys.stderr, flush=True)
+
+# %% ../nbs/09b_serve.ipynb #b3cf6057
+@patch
+def load(self:Reloader, st): # the stamp of the folder as it is now
+    "Load the collection and swap the new state in with one assignment; if loading fails, keep the state we have."
+    from imgsearch.search import Engine
+    from imgsearch.api import hide_paths
+    try:
+        new = self.box.make(Engine.load(self.path))
+        self.box.state, self.stamp, self.error = new, st, None
+        n = new.engine.coll.n_live
+        del new
+        _release()  # the old state goes once the requests that read it are answered
+        print(f'imgsearch-serve [{os.getpid()}]: reloaded {self.path} ({n} images)', file=sys.stderr, flush=True)
+    except Exception as e:  # keep serving the state we have
+        self.stamp, self.error = st, f'{type(e).__name__}: {hide_paths(str(e), self.path)}'
+        print(f'imgsearch-serve [{os.getpid()}]: cannot load the updated {self.path} yet, still serving the previous state: {self.error}', file=sys.stderr, flush=True)
 
 def watch(app, # from `create_app` on a collection folder
           every:float=2.0): # seconds between checks for an updated collection
@@ -160,6 +164,7 @@ def serve(app, # from `create_app`
         def load(self): return app
     _Gunicorn().run()
 
+# %% ../nbs/09b_serve.ipynb #d3dc6a26
 @call_parse
 def imgsearch_serve(path:str, # a collection folder built by imgsearch-build (trained by imgsearch-train and indexed by imgsearch-index: without, words go through ConSE)
                     host:str='127.0.0.1', # address to listen on (0.0.0.0 exposes the server to your network)

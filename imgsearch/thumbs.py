@@ -14,6 +14,7 @@ from collections import OrderedDict
 from pathlib import Path
 import numpy as np
 from PIL import Image
+from fastcore.basics import patch
 from .files import atomic_write
 from .data import MAX_ID_LEN, printable, inside
 from .decode import load_image
@@ -136,6 +137,7 @@ def _mtime(f):
 
 def _touch(f): t = time.time_ns(); os.utime(f, ns=(t, t)) # mark as used now, to the clock's resolution (a file system's own stamps follow the kernel's tick)
 
+# %% ../nbs/09_thumbs.ipynb #fd62b886
 class Uploads:
     "Uploaded pictures kept for paging, by a hash of their bytes: each one's backbone features and a JPEG preview, in a folder the workers share."
     def __init__(self, folder=None, # where to keep them; None: a new temporary folder, removed when the process that made it exits
@@ -151,33 +153,38 @@ class Uploads:
 
     def _features_file(self, key, backbone): return self.folder/f'{key}.{hashlib.sha256(backbone.encode()).hexdigest()[:12]}.npy'
 
-    def add(self, data, # the uploaded bytes
-            features, # their `Engine.image_features`
-            backbone=''): # what made the features (the build's backbone and weights)
-        "Keep an upload's features and preview under its key (returned); drop the least recently used beyond `keep`."
-        key = self.key(data)
-        with tempfile.NamedTemporaryFile(dir=self.folder, prefix='.upload-') as tmp:  # decoded from a file, like the collection's
-            tmp.write(data); tmp.flush()
-            preview = make_thumbnail(tmp.name, self.size)
-        with atomic_write(self._features_file(key, backbone), 'wb') as f: np.save(f, np.asarray(features, np.float32))
-        with atomic_write(self.folder/f'{key}.jpg', 'wb') as f: f.write(preview)  # last: a preview means its features are there
+# %% ../nbs/09_thumbs.ipynb #887fd9b3
+@patch
+def add(self:Uploads, data, # the uploaded bytes
+        features, # their `Engine.image_features`
+        backbone=''): # what made the features (the build's backbone and weights)
+    "Keep an upload's features and preview under its key (returned); drop the least recently used beyond `keep`."
+    key = self.key(data)
+    with tempfile.NamedTemporaryFile(dir=self.folder, prefix='.upload-') as tmp:  # decoded from a file, like the collection's
+        tmp.write(data); tmp.flush()
+        preview = make_thumbnail(tmp.name, self.size)
+    with atomic_write(self._features_file(key, backbone), 'wb') as f: np.save(f, np.asarray(features, np.float32))
+    with atomic_write(self.folder/f'{key}.jpg', 'wb') as f: f.write(preview)  # last: a preview means its features are there
+    _touch(self.folder/f'{key}.jpg')
+    for old in sorted(self.folder.glob('*.jpg'), key=_mtime, reverse=True)[self.keep:]:
+        for f in self.folder.glob(f'{old.stem}.*'): f.unlink(missing_ok=True)
+    return key
+
+# %% ../nbs/09_thumbs.ipynb #658da27c
+@patch
+def features(self:Uploads, key, # an upload's key
+             backbone=''): # what must have made the features
+    "The kept features of upload `key`, or None when they are not kept (any more); marks the upload as used."
+    if not _KEY.fullmatch(key): return None
+    try:
+        f = np.load(self._features_file(key, backbone))
         _touch(self.folder/f'{key}.jpg')
-        for old in sorted(self.folder.glob('*.jpg'), key=_mtime, reverse=True)[self.keep:]:
-            for f in self.folder.glob(f'{old.stem}.*'): f.unlink(missing_ok=True)
-        return key
+        return f
+    except (OSError, ValueError): return None
 
-    def features(self, key, # an upload's key
-                 backbone=''): # what must have made the features
-        "The kept features of upload `key`, or None when they are not kept (any more); marks the upload as used."
-        if not _KEY.fullmatch(key): return None
-        try:
-            f = np.load(self._features_file(key, backbone))
-            _touch(self.folder/f'{key}.jpg')
-            return f
-        except (OSError, ValueError): return None
-
-    def preview(self, key): # an upload's key
-        "The JPEG bytes of upload `key`'s preview, or None."
-        if not _KEY.fullmatch(key): return None
-        try: return (self.folder/f'{key}.jpg').read_bytes()
-        except OSError: return None
+@patch
+def preview(self:Uploads, key): # an upload's key
+    "The JPEG bytes of upload `key`'s preview, or None."
+    if not _KEY.fullmatch(key): return None
+    try: return (self.folder/f'{key}.jpg').read_bytes()
+    except OSError: return None
