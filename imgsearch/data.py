@@ -14,6 +14,7 @@ import hashlib, json, os, re, tempfile, unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
+from fastcore.basics import patch
 from .files import atomic_write, save_json
 from .layout import Layout
 
@@ -82,10 +83,6 @@ class Collection:
     def row(self, id): return self._row[id] # row of an image id (removed images have none)
     @property
     def n_live(self): return len(self._row) # images not removed by an update
-    def splits(self, seed=0, test_frac=1/6): # seeded train/test split of every row (cached: a collection is not changed in place)
-        key = (len(self.items), seed, test_frac)
-        if getattr(self, '_splits', (None,))[0] != key: self._splits = key, split_of(self.ids, seed, test_frac)
-        return self._splits[1].copy()
 
     def tag_counts(self):
         "Number of images per tag, most frequent first."
@@ -94,27 +91,37 @@ class Collection:
             for t in it.tags: c[t] = c.get(t, 0) + 1
         return dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
 
-    def fingerprint(self):
-        "A checksum of ids and paths, stored with every artefact built from this collection (computed once)."
-        if getattr(self, '_fp', (None,))[0] != len(self.items):
-            h = hashlib.sha256()
-            for it in self.items: h.update(f'{it.id}\0{it.path}{chr(0) + "removed" if it.removed else ""}\n'.encode())
-            self._fp = len(self.items), h.hexdigest()
-        return self._fp[1]
+# %% ../nbs/00b_data.ipynb #80431b3e
+@patch
+def splits(self:Collection, seed=0, test_frac=1/6): # seeded train/test split of every row (cached: a collection is not changed in place)
+    key = (len(self.items), seed, test_frac)
+    if getattr(self, '_splits', (None,))[0] != key: self._splits = key, split_of(self.ids, seed, test_frac)
+    return self._splits[1].copy()
 
-    def save(self, path, seed=0): # destination `collection.jsonl`
-        "Write the collection as JSON lines, with each image's split."
-        with atomic_write(path) as f:
-            for it, s in zip(self.items, self.splits(seed)): f.write(json.dumps({**it.to_dict(), 'split': str(s)}, ensure_ascii=False) + '\n')
-        return Path(path)
+@patch
+def fingerprint(self:Collection):
+    "A checksum of ids and paths, stored with every artefact built from this collection (computed once)."
+    if getattr(self, '_fp', (None,))[0] != len(self.items):
+        h = hashlib.sha256()
+        for it in self.items: h.update(f'{it.id}\0{it.path}{chr(0) + "removed" if it.removed else ""}\n'.encode())
+        self._fp = len(self.items), h.hexdigest()
+    return self._fp[1]
 
-    @classmethod
-    def load(cls, path): # a `collection.jsonl` written by `save`
-        "Read back a collection written by `save`."
-        lines = [l for l in Path(path).read_text(encoding='utf-8').split('\n') if l.strip()]
-        rows = json.loads('[' + ','.join(lines) + ']')  # one parse for the whole file: ~3x faster than a parse per line
-        items = [Item(d['id'], d['path'], tuple(d['tags']), d.get('text', ''), bool(d.get('removed', False))) for d in rows]
-        return cls(items, Path(path).parent, Path(path).parent.name)
+# %% ../nbs/00b_data.ipynb #e8baf34c
+@patch
+def save(self:Collection, path, seed=0): # destination `collection.jsonl`
+    "Write the collection as JSON lines, with each image's split."
+    with atomic_write(path) as f:
+        for it, s in zip(self.items, self.splits(seed)): f.write(json.dumps({**it.to_dict(), 'split': str(s)}, ensure_ascii=False) + '\n')
+    return Path(path)
+
+@patch(cls_method=True)
+def load(cls:Collection, path): # a `collection.jsonl` written by `save`
+    "Read back a collection written by `save`."
+    lines = [l for l in Path(path).read_text(encoding='utf-8').split('\n') if l.strip()]
+    rows = json.loads('[' + ','.join(lines) + ']')  # one parse for the whole file: ~3x faster than a parse per line
+    items = [Item(d['id'], d['path'], tuple(d['tags']), d.get('text', ''), bool(d.get('removed', False))) for d in rows]
+    return cls(items, Path(path).parent, Path(path).parent.name)
 
 # %% ../nbs/00b_data.ipynb #5cd980bd
 MAX_ID_LEN = 1000 # longest image id, in characters: a row with a longer id is skipped (the server refuses longer ones too)
@@ -137,6 +144,7 @@ def inside(path, # a file path
     p, r = os.path.realpath(path), os.path.realpath(root)
     return p == r or p.startswith(r.rstrip(os.sep) + os.sep)
 
+# %% ../nbs/00b_data.ipynb #e8ace835
 def _tags_field(d):
     for k in ('tags', 'tag', 'tags_term'):
         if k in d: return d[k]
@@ -160,6 +168,7 @@ def _add_item(items, seen, problems, where, id, path, tags, text='', root=None):
     seen[id] = where
     items.append(Item(id, str(path), normalise_tags(tags), text or ''))
 
+# %% ../nbs/00b_data.ipynb #017e9cda
 def _lines(path):
     "(line number, text or None, problem) for each line of a text file read as UTF-8 (a byte order mark allowed)."
     with open(path, 'rb') as f:
@@ -180,6 +189,7 @@ def _objects(path, problems, keys): # a JSON-lines file, the problem list, the k
             _problem(problems, where, 'not an image', 'expected an object with ' + ' and '.join(f'"{k}"' for k in keys)); continue
         yield where, d
 
+# %% ../nbs/00b_data.ipynb #16fd07dd
 def read_manifest(path, # a JSON-lines manifest file
                   images_anywhere=False): # accept image paths outside the manifest's folder (else such rows are skipped as bad rows)
     "Read a JSON-lines manifest of images, tags and optional text."

@@ -32,6 +32,7 @@ def _complete(root): return (Path(root)/'png').is_dir() and (Path(root)/'svg').i
 
 _FALLBACK = 'demo_collection() falls back to the small committed sample collection'
 
+# %% ../nbs/00c_demo.ipynb #356e8574
 def _run(cmd, cwd):
     "Run `cmd`, returning (ok, output); a missing program raises `DemoUnavailable`."
     try: r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
@@ -55,6 +56,7 @@ def _download(tmp):
     if len(debs) < len(PACKAGES): raise DemoUnavailable(f'apt-get download left {len(debs)} .deb files in {tmp}, expected {len(PACKAGES)}; {_FALLBACK}')
     return debs
 
+# %% ../nbs/00c_demo.ipynb #8e37e6cf
 def find_openclipart(cache=None, # folder to unpack into; default `default_cache()`
                      system=SYSTEM_ROOT): # where the installed packages live
     "Path of an `openclipart` folder holding `png/` and `svg/`: installed, cached, or fetched with apt-get."
@@ -140,6 +142,7 @@ def _singular(counts):
         elif t.endswith('s') and not t.endswith(('ss', 'us', 'is')) and t[:-1] in counts: out[t] = t[:-1]
     return out
 
+# %% ../nbs/00c_demo.ipynb #cec65d41
 def read_openclipart(root=None, # an `openclipart` folder with `png/` and `svg/`; default `find_openclipart()`
                      min_count=2, # drop tags carried by fewer drawings than this
                      boilerplate=10): # a title shared by this many drawings is replaced by file-name words
@@ -210,6 +213,7 @@ Regenerate with:
     python -c "from imgsearch.demo import *; make_sample(read_openclipart(find_openclipart()), 'data/sample')"
 '''
 
+# %% ../nbs/00c_demo.ipynb #ba8a4d2f
 def make_sample(coll, # the openclipart collection
                 out, # folder to write: `images/`, `manifest.jsonl`, `README.md`
                 tags=SAMPLE_TAGS, # tags to balance over

@@ -74,6 +74,7 @@ def _holder_text(h):
     return (f"pid {h.get('pid', '?')} ({' '.join(h.get('argv') or []) or 'command line unknown'}), started {h.get('started', '?')}"
             if h else 'a process that is just starting')
 
+# %% ../nbs/00_files.ipynb #f3498fdb
 @contextmanager
 def writer_lock(folder, # a built collection folder (made if missing)
                 wait=0.): # seconds to wait for the holder to finish before giving up; 0: refuse at once

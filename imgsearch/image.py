@@ -69,6 +69,7 @@ def _check_folder(F, want, overwrite):
         if not (diff or overwrite): return
     for f in F.shard_files(): f.unlink()  # other settings, or shards without a manifest: nothing says how they were built
 
+# %% ../nbs/03c_image.ipynb #2183f3aa
 def embed_images(coll, # `imgsearch.data.Collection`: items with `.id` and absolute `.path`
                  out, # output folder (`DIR/image`, or its `ImageFiles`)
                  backbone='efficientnet_lite0', # backbone name, or a `Backbone` from `load_backbone`
