@@ -56,7 +56,7 @@ def seed_pairwise(scores, rel): # [n, T] scores, [n, T] relevance
 def _three_later(i): return np.roll(i, -3) # the seed metric's negative of each pair (image rows in pair order)
 def _share_above(pos, neg): return float((pos > neg).mean()) if len(pos) else float('nan') # the seed metric from its pairs' scores
 
-# %% ../nbs/07_evaluate.ipynb #3b8b6447
+# %% ../nbs/07_evaluate.ipynb #a172af7f
 def _pairs(data, rows, n_tags): # data, image rows, number of tags
     "(index into `rows`, tag id) of every image-tag pair, in row-major order: `np.nonzero` of the relevance, without the matrix."
     lens = [len(data.item_tags[r]) for r in rows]
@@ -65,6 +65,7 @@ def _pairs(data, rows, n_tags): # data, image rows, number of tags
     key = np.unique(i * n_tags + j)
     return key // n_tags, key % n_tags
 
+# %% ../nbs/07_evaluate.ipynb #3b8b6447
 def evaluate(data:MatchData, # the collection (or its queries, from `heldout_queries`) as arrays
              rankers:dict, # name -> function (rows, tag ids) -> scores [n, T]
              groups:dict, # name -> [T] bool: the queries of each group (e.g. seen, unseen)

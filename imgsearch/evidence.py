@@ -14,13 +14,31 @@ import numpy as np, faiss, scipy.sparse as sp
 from .metrics import ranking_metrics, summarise
 
 # %% ../nbs/05b_evidence.ipynb #07005bea
-EVIDENCE_EXACT = 100_000 # up to this many tagged images neighbours are found exactly; above, through an IVF, re-ranked exactly
-
 def unit_rows(x): # [n, d] array (any float dtype; may be memory-mapped)
     "Float32 rows scaled to unit length; zero rows stay zero."
     x = np.asarray(x, np.float32)
     return x / np.clip(np.linalg.norm(x, axis=1, keepdims=True), 1e-12, None)
 
+# %% ../nbs/05b_evidence.ipynb #cb65bc7e
+def _exact_top(feats, q, evidence, k, chunk):
+    "Exact top-`k` evidence rows of rows `q` by cosine, by brute force in chunks."
+    Q = unit_rows(feats[q]); S, I = np.full((len(q), k), -np.inf, np.float32), np.zeros((len(q), k), np.int64)
+    for lo in range(0, len(evidence), chunk):
+        s = Q @ unit_rows(feats[evidence[lo:lo + chunk]]).T
+        S2, I2 = np.concatenate([S, s], 1), np.concatenate([I, np.broadcast_to(evidence[lo:lo + chunk], s.shape)], 1)
+        top = np.argsort(-S2, 1, kind='stable')[:, :k]; S, I = np.take_along_axis(S2, top, 1), np.take_along_axis(I2, top, 1)
+    return I
+
+def _refined(feats, index, r, evidence, kk, factor):
+    "The approximate index's `factor * kk` candidates of rows `r`, re-scored by their exact cosine: (cosines, rows) [n, kk]."
+    Q = unit_rows(feats[r]); _, I = index.search(Q, min(factor * kk, len(evidence)))
+    I = np.where(I >= 0, evidence[np.clip(I, 0, None)], -1)
+    cand = np.unique(I[I >= 0]); F = unit_rows(feats[cand])  # each candidate read once, in row order (memory-mapped)
+    S = np.where(I >= 0, np.einsum('nd,nkd->nk', Q, F[np.searchsorted(cand, np.clip(I, cand[0] if len(cand) else 0, None))]), -np.inf)
+    top = np.argsort(-S, 1, kind='stable')[:, :kk]
+    return np.take_along_axis(I, top, 1), np.take_along_axis(S, top, 1)
+
+# %% ../nbs/05b_evidence.ipynb #34c758f7
 def _evidence_index(feats, evidence, exact_max, recall, chunk, seed=0):
     "A FAISS index of the unit `evidence` rows: exact up to `exact_max`, else PCA to 256-d + IVF with the fewest probes reaching `recall`."
     n, d = len(evidence), feats.shape[1]
@@ -40,23 +58,8 @@ def _evidence_index(feats, evidence, exact_max, recall, chunk, seed=0):
             if np.mean([len(np.intersect1d(a, b)) / len(b) for a, b in zip(got, truth)]) >= recall: break
     return index
 
-def _exact_top(feats, q, evidence, k, chunk):
-    "Exact top-`k` evidence rows of rows `q` by cosine, by brute force in chunks."
-    Q = unit_rows(feats[q]); S, I = np.full((len(q), k), -np.inf, np.float32), np.zeros((len(q), k), np.int64)
-    for lo in range(0, len(evidence), chunk):
-        s = Q @ unit_rows(feats[evidence[lo:lo + chunk]]).T
-        S2, I2 = np.concatenate([S, s], 1), np.concatenate([I, np.broadcast_to(evidence[lo:lo + chunk], s.shape)], 1)
-        top = np.argsort(-S2, 1, kind='stable')[:, :k]; S, I = np.take_along_axis(S2, top, 1), np.take_along_axis(I2, top, 1)
-    return I
-
-def _refined(feats, index, r, evidence, kk, factor):
-    "The approximate index's `factor * kk` candidates of rows `r`, re-scored by their exact cosine: (cosines, rows) [n, kk]."
-    Q = unit_rows(feats[r]); _, I = index.search(Q, min(factor * kk, len(evidence)))
-    I = np.where(I >= 0, evidence[np.clip(I, 0, None)], -1)
-    cand = np.unique(I[I >= 0]); F = unit_rows(feats[cand])  # each candidate read once, in row order (memory-mapped)
-    S = np.where(I >= 0, np.einsum('nd,nkd->nk', Q, F[np.searchsorted(cand, np.clip(I, cand[0] if len(cand) else 0, None))]), -np.inf)
-    top = np.argsort(-S, 1, kind='stable')[:, :kk]
-    return np.take_along_axis(I, top, 1), np.take_along_axis(S, top, 1)
+# %% ../nbs/05b_evidence.ipynb #a5a5cc19
+EVIDENCE_EXACT = 100_000 # up to this many tagged images neighbours are found exactly; above, through an IVF, re-ranked exactly
 
 def nearest_evidence(feats, # [N, dim] raw image features (may be memory-mapped)
                      rows, # image rows that get neighbours
@@ -93,6 +96,7 @@ def knn_votes(nb, sims, # a neighbour table from `nearest_evidence`
     L = np.where((nb >= 0)[..., None], labels[np.clip(nb, 0, None)], False)
     return np.einsum('nk,nkt->nt', sims, L.astype(np.float32))
 
+# %% ../nbs/05b_evidence.ipynb #0f05878e
 def vote_matrix(nb, sims, # a neighbour table of `rows` from `nearest_evidence`
                 rows, # the rows that own the table
                 n, # rows of the collection
@@ -110,6 +114,7 @@ def tag_votes(A, # from `vote_matrix`
     rows, inv = np.unique(sub.indices, return_inverse=True)
     return rows.astype(np.int64), np.bincount(inv, sub.data, minlength=len(rows)).astype(np.float32)
 
+# %% ../nbs/05b_evidence.ipynb #d31a11c6
 def label_matrix(tag_ids, # per row, an int array of its tag ids
                  n_tags): # number of tags (columns)
     "Sparse [len(tag_ids), n_tags] float32 matrix, 1 where a row carries a tag."
@@ -122,6 +127,7 @@ def compact_neighbours(nb): # a neighbour table from `nearest_evidence`
     u = np.unique(nb[nb >= 0])
     return u, np.where(nb >= 0, np.searchsorted(u, nb), -1)
 
+# %% ../nbs/05b_evidence.ipynb #3a39a724
 def tag_prototypes(feats, # [N, dim] raw image features
                    labels, # [N, T] bool: which rows carry which tags (only evidence rows set)
                    rows): # rows to score

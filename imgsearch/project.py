@@ -119,6 +119,7 @@ def save_tag_blocks(out, # the vector index folder (an `IndexFiles` or a path)
         if f.name not in {b['file'] for b in blocks.values()}: f.unlink()
     return dict(tags=len(blocks), rows=sum(b['rows'] for b in blocks.values()), written=written)
 
+# %% ../nbs/08a_project.ipynb #fb614c11
 def load_tag_blocks(out, # the vector index folder (an `IndexFiles` or a path)
                     index:TagIndex, valid): # the collection's tag index and the vectors' valid mask
     "tag -> (memory-mapped vectors, rows) of its block."
@@ -154,9 +155,7 @@ def _valid_rows(L, n):
     valid = np.ones(n, bool); valid[[d['row'] for d in skipped_entries(L.image)]] = False
     return valid
 
-# %% ../nbs/08a_project.ipynb #0cb050f6
-INDEX_LOCK_WAIT = 60. # seconds the index stage waits for another writer of the folder (a build, a training) before giving up
-
+# %% ../nbs/08a_project.ipynb #1e1b7d7b
 def _calibration_queries(L, coll, model, dev, vecs, valid, kv):
     "Typical queries for tuning an IVF: tags, words that are not tags, images."
     tags, tv, found = load_text_features(L.text, coll)
@@ -170,6 +169,7 @@ def _calibration_queries(L, coll, model, dev, vecs, valid, kv):
 
 def _rows_of(shards, size, n): return np.concatenate([np.arange(s * size, min(s * size + size, n)) for s in shards] or [np.zeros(0, int)]).astype(np.int64)
 
+# %% ../nbs/08a_project.ipynb #0cb050f6
 def _project(L, coll, dev, progress=False):
     "Project the images into `L.index` (only changed shards when it can); return its manifest. Holds the folder's lock."
     F, m, want = L.index, _image_manifest(L, coll), index_stamps(L, coll)
@@ -230,6 +230,7 @@ def untrained_index(path, # a built collection folder or its `Layout`
                conse=None if words is None else words.info, seconds=round(time.time() - t0, 2))
     return SimpleNamespace(vi=vi, words=words, neighbours=nb, sims=sims, manifest=man)
 
+# %% ../nbs/08a_project.ipynb #74fb3b4c
 def untrained_vectors(path, # a built collection folder or its `Layout`
                       coll=None, # its collection (read from the folder when None)
                       kv=None): # the build's word vectors, for the ConSE vectors when they are computed here
@@ -240,13 +241,6 @@ def untrained_vectors(path, # a built collection folder or its `Layout`
     return SimpleNamespace(vi=VectorIndex.load(F, man['index']), words=VectorIndex.load(F.conse, man['conse']) if man.get('conse') else None,
                            neighbours=np.load(F.neighbours, mmap_mode='r'), sims=np.load(F.neighbour_sims, mmap_mode='r'), manifest=man)
 
-class RawMatcher(torch.nn.Module):
-    "What an untrained collection searches with: images by their unit CNN features, words by their unit word vectors (against ConSE vectors)."
-    def __init__(self, img_dim, txt_dim): # feature and word vector sizes
-        super().__init__(); self.cfg = SimpleNamespace(dim=img_dim, img_dim=img_dim, txt_dim=txt_dim)
-    def embed_images(self, x): return torch.nn.functional.normalize(x.float(), dim=-1)
-    def embed_texts(self, t): return torch.nn.functional.normalize(t.float(), dim=-1)
-
 def _save_untrained(L, u):
     "Write `untrained_index`'s result to `L.index`."
     F = L.index; u.vi.save(F)
@@ -256,7 +250,17 @@ def _save_untrained(L, u):
     save_json(u.manifest, F.manifest)
     return u.manifest
 
+# %% ../nbs/08a_project.ipynb #f8290295
+class RawMatcher(torch.nn.Module):
+    "What an untrained collection searches with: images by their unit CNN features, words by their unit word vectors (against ConSE vectors)."
+    def __init__(self, img_dim, txt_dim): # feature and word vector sizes
+        super().__init__(); self.cfg = SimpleNamespace(dim=img_dim, img_dim=img_dim, txt_dim=txt_dim)
+    def embed_images(self, x): return torch.nn.functional.normalize(x.float(), dim=-1)
+    def embed_texts(self, t): return torch.nn.functional.normalize(t.float(), dim=-1)
+
 # %% ../nbs/08a_project.ipynb #a0aeda4a
+INDEX_LOCK_WAIT = 60. # seconds the index stage waits for another writer of the folder (a build, a training) before giving up
+
 def build_vector_index(path, # a folder built by imgsearch-build (and trained by imgsearch-train), or its `Layout`
                        device=None, # where the model runs; see `pick_device`
                        progress=False): # show a progress bar

@@ -128,54 +128,65 @@ class Engine:
                 model.embed_texts(torch.as_tensor(self._tvecs[i:i + 4096], device=device)).float().cpu().numpy()
                 for i in range(0, max(len(self._tvecs), 1), 4096)])
 
-    @classmethod
-    def load(cls, path, # a folder built by imgsearch-build, trained by imgsearch-train and indexed by imgsearch-index
-             device=None): # see `pick_device`
-        "Load a collection for searching; reads only (a trained collection needs its vector index: `imgsearch-index DIR`)."
-        L = Layout.of(path).require()
-        coll, dev = Collection.load(L.collection), pick_device(device)
-        kv, kv_problem = word_vectors(L, coll)
-        text = load_text_features(L.text, coll)
-        man, why = check_vector_index(L, coll)
-        if L.model().is_file():
-            if man is None: raise FileNotFoundError(f'{why}: run imgsearch-index {L.folder}')
-            model, meta = load_matcher(L.model(), dev)
-            if text[1].shape[1] != model.cfg.txt_dim: raise ValueError(f'the model expects {model.cfg.txt_dim}-d word vectors, the build has {text[1].shape[1]}-d: retrain it')
-            eng = cls(L, coll, TagIndex.load(L.folder, coll), model, meta, VectorIndex.load(L.index, man['index']), text, kv, kv_problem, dev)
-            eng._blocks = load_tag_blocks(L.index, eng.index, eng.vi.valid)
-            eng._nb, eng._nbs = np.load(L.index.neighbours, mmap_mode='r'), np.load(L.index.neighbour_sims, mmap_mode='r')
-        else:  # no trained model (no tags yet, or none with a word vector): search without one
-            u = untrained_vectors(L, coll, kv)  # as imgsearch-index wrote them, else computed here, in memory
-            eng = cls(L, coll, TagIndex.load(L.folder, coll), RawMatcher(u.vi.dim, text[1].shape[1]), dict(untrained=True), u.vi, text, kv, kv_problem, dev)
-            eng.text_vi, eng._nb, eng._nbs = u.words, u.neighbours, u.sims
-        if eng.ranking['beta'] > 0:  # column t: every image's vote for tag t, so a tag's votes are one slice
-            A = vote_matrix(eng._nb, eng._nbs, np.arange(len(eng._nb)), len(eng._nb), eng.ranking['k'])
-            labels = label_matrix([[eng._tag_col[t] for t in it.tags if t in eng._tag_col] for it in coll], len(eng.tags))
-            eng._votes = (A.T @ labels).tocsc(); eng._votes.sort_indices()
-        return eng
-
-    def tag_votes(self, t): # a normalised tag
-        "(rows, votes) of the images with a vote for tag `t` (rows ascending), or None."
-        c = self._tag_col.get(t) if self._votes is not None else None
-        if c is None: return None
-        lo, hi = self._votes.indptr[c], self._votes.indptr[c + 1]
-        return self._votes.indices[lo:hi].astype(np.int64), self._votes.data[lo:hi]
-
     @property
     def n(self): return len(self.coll)
     def __repr__(self): return f'Engine({self.coll.name!r}: {self.n} images, {self.index.n_tags} tags, {self.vi!r})'
-    def complete(self, prefix:str='', # what the user typed
-                 n:int=10): # at most this many tags
-        "Tags starting with `prefix` and their image counts, most frequent first."
-        return [(t, self.index.count(t)) for t in self.index.complete(prefix, n)]
-    def row(self, id:str): # an image id; an unknown one raises a KeyError that names it
-        try: return self.coll.row(id)
-        except KeyError: raise KeyError(f'unknown image id {id!r}') from None
-    def item(self, id:str): return self.coll[self.row(id)] # the collection's `Item` of an image id
-    def image_path(self, id:str): return Path(self.item(id).path) # the collection's own file of an image id
 
     def _embed_words(self, v):
         with torch.inference_mode(), torch_threads(1): return self.model.embed_texts(torch.as_tensor(v, device=self.device)[None])[0].float().cpu().numpy()
+
+# %% ../nbs/08b_search.ipynb #3270bc2e
+@patch(cls_method=True)
+def load(cls:Engine, path, # a folder built by imgsearch-build, trained by imgsearch-train and indexed by imgsearch-index
+         device=None): # see `pick_device`
+    "Load a collection for searching; reads only (a trained collection needs its vector index: `imgsearch-index DIR`)."
+    L = Layout.of(path).require()
+    coll, dev = Collection.load(L.collection), pick_device(device)
+    kv, kv_problem = word_vectors(L, coll)
+    text = load_text_features(L.text, coll)
+    man, why = check_vector_index(L, coll)
+    if L.model().is_file():
+        if man is None: raise FileNotFoundError(f'{why}: run imgsearch-index {L.folder}')
+        model, meta = load_matcher(L.model(), dev)
+        if text[1].shape[1] != model.cfg.txt_dim: raise ValueError(f'the model expects {model.cfg.txt_dim}-d word vectors, the build has {text[1].shape[1]}-d: retrain it')
+        eng = cls(L, coll, TagIndex.load(L.folder, coll), model, meta, VectorIndex.load(L.index, man['index']), text, kv, kv_problem, dev)
+        eng._blocks = load_tag_blocks(L.index, eng.index, eng.vi.valid)
+        eng._nb, eng._nbs = np.load(L.index.neighbours, mmap_mode='r'), np.load(L.index.neighbour_sims, mmap_mode='r')
+    else:  # no trained model (no tags yet, or none with a word vector): search without one
+        u = untrained_vectors(L, coll, kv)  # as imgsearch-index wrote them, else computed here, in memory
+        eng = cls(L, coll, TagIndex.load(L.folder, coll), RawMatcher(u.vi.dim, text[1].shape[1]), dict(untrained=True), u.vi, text, kv, kv_problem, dev)
+        eng.text_vi, eng._nb, eng._nbs = u.words, u.neighbours, u.sims
+    if eng.ranking['beta'] > 0:  # column t: every image's vote for tag t, so a tag's votes are one slice
+        A = vote_matrix(eng._nb, eng._nbs, np.arange(len(eng._nb)), len(eng._nb), eng.ranking['k'])
+        labels = label_matrix([[eng._tag_col[t] for t in it.tags if t in eng._tag_col] for it in coll], len(eng.tags))
+        eng._votes = (A.T @ labels).tocsc(); eng._votes.sort_indices()
+    return eng
+
+# %% ../nbs/08b_search.ipynb #a434da30
+@patch
+def tag_votes(self:Engine, t): # a normalised tag
+    "(rows, votes) of the images with a vote for tag `t` (rows ascending), or None."
+    c = self._tag_col.get(t) if self._votes is not None else None
+    if c is None: return None
+    lo, hi = self._votes.indptr[c], self._votes.indptr[c + 1]
+    return self._votes.indices[lo:hi].astype(np.int64), self._votes.data[lo:hi]
+
+@patch
+def complete(self:Engine, prefix:str='', # what the user typed
+             n:int=10): # at most this many tags
+    "Tags starting with `prefix` and their image counts, most frequent first."
+    return [(t, self.index.count(t)) for t in self.index.complete(prefix, n)]
+
+@patch
+def row(self:Engine, id:str): # an image id; an unknown one raises a KeyError that names it
+    try: return self.coll.row(id)
+    except KeyError: raise KeyError(f'unknown image id {id!r}') from None
+
+@patch
+def item(self:Engine, id:str): return self.coll[self.row(id)] # the collection's `Item` of an image id
+
+@patch
+def image_path(self:Engine, id:str): return Path(self.item(id).path) # the collection's own file of an image id
 
 # %% ../nbs/08b_search.ipynb #e8794cde
 @patch
@@ -294,6 +305,7 @@ def limit_threads(self:Engine, threads:int): # ONNX Runtime threads of the image
     if (bb := self._bb) is not None and bb.runtime == 'onnx': self._bb = dataclasses.replace(bb, threads=threads)  # the copy has no session
     return self
 
+# %% ../nbs/08b_search.ipynb #eb83b7c3
 @patch
 def image_features(self:Engine, img): # a PIL image, the bytes of an image file, or a path
     "The build's backbone features of a picture (float32), decoded and cropped as the build did; raises ImageError for a non-image."
@@ -309,6 +321,7 @@ def image_features(self:Engine, img): # a PIL image, the bytes of an image file,
     else: x = load_pixels(img, bb.crop, draft=draft)
     return bb.embed(torch.from_numpy(x.copy())[None])[0].numpy()  # the backbone may use every core
 
+# %% ../nbs/08b_search.ipynb #3dad17bd
 @patch
 def search_image(self:Engine, img, # a PIL image, the bytes of an image file, a path, or its `image_features` (kept to page on)
                  k:int=20, offset:int=0, min_score:float=None, collapse:bool=False): # as in `search`

@@ -192,7 +192,7 @@ def tune_ranking(model, data, # a trained model and its collection
     r['text_val_map'] = next(g['map'] for g in r['grid'] if g['beta'] == 0)
     return dict(r, validated=True, validation_images=len(val_rows), validation_tags=len(tids), min_confidence=min_confidence)
 
-# %% ../nbs/06_train.ipynb #1f995cfb
+# %% ../nbs/06_train.ipynb #6597be0a
 def _batches(n, bs, g): # pair count, batch size, torch.Generator
     perm = torch.randperm(n, generator=g)
     return [perm[i:i + bs] for i in range(0, n, bs)]
@@ -209,6 +209,7 @@ def _to(a, device):
     x = torch.from_numpy(np.ascontiguousarray(a))
     return x.pin_memory().to(device, non_blocking=True) if device.type == 'cuda' else x.to(device)
 
+# %% ../nbs/06_train.ipynb #1f995cfb
 def _train(data, cfg, pairs, val_rows, seen, device, progress, amp, epochs, patience, desc='training'):
     "Train from scratch on `pairs` for at most `epochs`; returns the model (best by validation mAP when `patience`), the history and the best epoch."
     torch.manual_seed(cfg.seed); g = torch.Generator().manual_seed(cfg.seed)
