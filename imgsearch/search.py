@@ -183,6 +183,8 @@ def row(self:Engine, id:str): # an image id; an unknown one raises a KeyError th
     except KeyError: raise KeyError(f'unknown image id {id!r}') from None
 
 @patch
+def tag_column(self:Engine, t:str): return self._tag_col.get(t) # column of tag `t` in `Engine.tags` (and `tag_scores`), or None
+@patch
 def item(self:Engine, id:str): return self.coll[self.row(id)] # the collection's `Item` of an image id
 
 @patch
@@ -280,7 +282,8 @@ def similar(self:Engine, id:str, # an image id of the collection
     r = self.row(id)
     if not self.vi.valid[r]: return Results(id, 'similar', 0, [], offset, k, f'Image “{id}” could not be read when the collection was built: there is nothing to compare.')
     s, rows = self.vi.search(self.vi.vectors[r], MAX_RESULTS + 1)
-    s, rows = s[rows != r][:MAX_RESULTS], rows[rows != r][:MAX_RESULTS]
+    keep = rows != r
+    s, rows = s[keep][:MAX_RESULTS], rows[keep][:MAX_RESULTS]
     return self._page(id, 'similar', (s, rows, np.zeros(len(rows), bool)), k, offset, min_score, collapse, match='image')
 
 # %% ../nbs/08b_search.ipynb #77225550
@@ -302,14 +305,16 @@ def _backbone(self:Engine):
 def limit_threads(self:Engine, threads:int): # ONNX Runtime threads of the image backbone
     "Run picture queries with `threads` threads: drops a loaded ONNX Runtime session, so the next picture makes its own here."
     self.threads = threads
-    if (bb := self._bb) is not None and bb.runtime == 'onnx': self._bb = dataclasses.replace(bb, threads=threads)  # the copy has no session
+    bb = self._bb
+    if bb is not None and bb.runtime == 'onnx': self._bb = dataclasses.replace(bb, threads=threads)  # the copy has no session
     return self
 
 # %% ../nbs/08b_search.ipynb #eb83b7c3
 @patch
 def image_features(self:Engine, img): # a PIL image, the bytes of an image file, or a path
     "The build's backbone features of a picture (float32), decoded and cropped as the build did; raises ImageError for a non-image."
-    bb = self._backbone(); draft = bb.preprocessing.get('jpeg_draft')
+    bb = self._backbone()
+    draft = bb.preprocessing.get('jpeg_draft')
     if isinstance(img, Image.Image): x = bb.crop(to_rgb(ImageOps.exif_transpose(img)))
     elif isinstance(img, (bytes, bytearray, memoryview)):  # decoded as the collection's files were (`load_pixels`)
         fd, tmp = tempfile.mkstemp(prefix='imgsearch-upload-')

@@ -21,10 +21,9 @@ from .search import Engine
 def _suggestions(eng, rows, n, min_confidence):
     "For each row, up to `n` tags it does not carry, best first, with score and confidence."
     S, cal, out = eng.tag_scores(rows), eng.ranking.get('confidence'), []
-    col = {t: j for j, t in enumerate(eng.tags)}
     for i, r in enumerate(rows):
         s = S[i]
-        s[[col[t] for t in eng.coll[r].tags if t in col]] = -np.inf  # (-inf already where a tag has no word vector)
+        s[[c for t in eng.coll[r].tags if (c := eng.tag_column(t)) is not None]] = -np.inf  # (-inf already where a tag has no word vector)
         top = [j for j in np.argsort(-s, kind='stable')[:n] if np.isfinite(s[j])]
         conf = confidence(s[top], cal) if cal else [None] * len(top)
         out.append([dict(tag=eng.tags[j], score=round(float(s[j]), 4), confidence=None if c is None else round(float(c), 4))
