@@ -8,11 +8,12 @@ The source pages (`imgsearch/NAME.py.md`) are in no menu: the API entries' "sour
 
 Search: mkdocs-material appends `*` to every word typed and lunr scores a rare word above a common one, so typing
 `Engine.search` (the words `engine*` and `search*`) ranked `Engine.search_image` first: `search_image` is rarer than
-`search`, and nothing rewards the exact word. So an API entry whose name ends in a word that begins a word of another
-title (`search`: `Engine.search_image`, the page "Search") is indexed with one word more, in a field of its own
+`search`, and nothing rewards the exact word. So an API entry whose name ends in a word that begins a longer word of
+another title (`search`: `Engine.search_image`, the page "Searching by words") is indexed with one word more, in a field of its own
 weighted like titles: its last word with a mark (`search§`), which no page has. A query word that begins it
 (`search*`) matches it, a longer or other one (`search_image*`, `similar*`) does not: the exact name comes first, and
-other queries rank as before.
+other queries rank as before. A name that only equals a word of another title (`Engine.search_image`,
+`SearchBox.search_image`) gets no mark: marked, it would match `search*` too and rise above `Engine.search`.
 """
 import json, re
 from pathlib import Path
@@ -49,5 +50,5 @@ def on_post_build(config):
     titles = [(d['location'], [w for w in sep.split(d['title'].lower()) if w]) for d in idx['docs']]
     for d in idx['docs']:
         if d['location'] not in _api or not (last := sep.split(d['title'].lower())[-1]): continue
-        if any(loc != d['location'] and any(w.startswith(last) for w in ws) for loc, ws in titles): d['name'] = last + MARK
+        if any(loc != d['location'] and any(w.startswith(last) and w != last for w in ws) for loc, ws in titles): d['name'] = last + MARK
     f.write_text(json.dumps(idx, ensure_ascii=False, separators=(',', ':')), encoding='utf-8')
