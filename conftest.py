@@ -2,12 +2,7 @@
 directives (`#| eval: false`, `tst_flags`, `skip_exec`) keep their meaning.
 
 Cells flagged with a `[tool.nbdev] tst_flags` flag (`slow`, `cuda`) are skipped unless the flag
-is listed in the environment variable `IMGSEARCH_TEST_FLAGS` (e.g. `IMGSEARCH_TEST_FLAGS=slow`).
-
-Under pytest-xdist (`tools/test.sh` runs `-n 2 --dist loadgroup`) the items that share something run on one worker,
-one after another: every user of the shared sample (one builds it, others copy it, and the suggest and app notebooks
-write into it), the two Ray notebooks (two Ray clusters at once would crowd a small machine), and each test module
-(its module-scoped fixtures start one server or browser)."""
+is listed in the environment variable `IMGSEARCH_TEST_FLAGS` (e.g. `IMGSEARCH_TEST_FLAGS=slow`)."""
 import io, os, contextlib, tempfile
 from pathlib import Path
 import pytest
@@ -15,18 +10,6 @@ import pytest
 def pytest_configure(config):
     "One sample collection per test run: the notebooks that call `build_sample()` share it (the first one builds it)."
     os.environ.setdefault('IMGSEARCH_SAMPLE', tempfile.mkdtemp(prefix='imgsearch-sample-'))
-
-def _group(item):
-    path = Path(str(item.fspath))
-    text = path.read_text(encoding='utf-8')
-    if 'build_sample(' in text or 'explore_folder(' in text: return 'sample'
-    if 'import ray' in text or "'--ray'" in text: return 'ray'
-    if path.suffix == '.py': return path.stem
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the marks
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if (g := _group(item)): item.add_marker(pytest.mark.xdist_group(g))
 
 def pytest_collect_file(parent, file_path):
     if file_path.suffix == '.ipynb' and not file_path.name.startswith('_') and '.ipynb_checkpoints' not in file_path.parts:

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # The second command: install what is missing, check that imgsearch/ is what the notebooks export,
-# build the docs site, then run the whole test suite (every notebook in nbs/ is a pytest item; tests/test_docs.py
-# checks the site in a browser). Extra arguments go to pytest.
+# then run the whole test suite (every notebook in nbs/ is a pytest item). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -15,7 +14,6 @@ if command -v git >/dev/null && git rev-parse --git-dir >/dev/null 2>&1; then
   fi
 fi
 .venv/bin/python tools/readme.py --check
-bash tools/docs.sh  # the offline docs site (strict); it also prepares _proc/, which tests/test_docs.py's own build then reuses
+bash tools/docs.sh  # the offline docs site (strict: a broken link or failing notebook fails here); tests/test_docs.py checks it in a browser
 export IMGSEARCH_TEST_FLAGS=${IMGSEARCH_TEST_FLAGS-slow}  # cells flagged slow (real servers, Ray, the shared sample) run here too
-# two workers: the shared-sample notebooks run in order on one (see conftest.py), everything else on the other
-exec .venv/bin/python -m pytest -n "${IMGSEARCH_TEST_WORKERS:-2}" --dist loadgroup "$@"
+exec .venv/bin/python -m pytest "$@"
