@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
-from torchvision.io import decode_image, ImageReadMode
-from torchvision.transforms.v2 import functional as TF
+# torchvision is imported where it decodes or resizes: importing it costs seconds that a search command never needs
 
 # %% auto #0
 __all__ = ['ImageError', 'to_rgb', 'load_image', 'Crop', 'can_decode_fast', 'load_pixels']
@@ -92,6 +91,7 @@ class Crop:
         return np.asarray(img.resize((self.crop, self.crop), _FILTERS[self.interpolation], box=box))
     def tensor(self, x): # uint8 [3, H, W]
         "The same for a uint8 tensor, with torchvision's resize and centre crop: uint8 HWC array."
+        from torchvision.transforms.v2 import functional as TF
         W, H = self._size(x.shape[2], x.shape[1])
         if W * H > 4 * self.crop ** 2:  # a long strip: PIL resizes only the part that lands in the crop
             return self(Image.fromarray(x.permute(1, 2, 0).numpy()))
@@ -123,6 +123,7 @@ def load_pixels(path, # image file
             with Image.open(path) as img: fast = can_decode_fast(img, limit, draft)  # the header only: nothing decoded yet
     except Exception: pass  # `load_image` says why
     if fast:
+        from torchvision.io import decode_image, ImageReadMode
         try:
             x = decode_image(torch.frombuffer(bytearray(Path(path).read_bytes()), dtype=torch.uint8), ImageReadMode.RGB,
                              apply_exif_orientation=True)

@@ -49,7 +49,12 @@ def _symbol(name, page):
 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
-    "The site built by the documented command into a temporary folder."
+    """The site built by the documented command: the one `tools/test.sh` built just before the tests (it names it in
+    `IMGSEARCH_DOCS_SITE`), else a fresh build into a temporary folder."""
+    if os.environ.get('IMGSEARCH_DOCS_SITE'):
+        out = Path(os.environ['IMGSEARCH_DOCS_SITE'])
+        assert (out/'index.html').is_file(), f'IMGSEARCH_DOCS_SITE={out} holds no built site: run bash tools/docs.sh'
+        return out
     out = tmp_path_factory.mktemp('docs')/'site'
     r = subprocess.run(['bash', str(ROOT/'tools'/'docs.sh'), str(out)], capture_output=True, text=True, timeout=1200)
     assert r.returncode == 0, f'tools/docs.sh failed:\n{r.stdout[-4000:]}\n{r.stderr[-8000:]}'
@@ -118,18 +123,30 @@ def test_hidden_cells_and_directives_not_shown(site):
 @no_chromium
 def test_every_page_loads_and_links_resolve(site, server, browser):
     """Crawl the site from the home page: each page 200, no console errors, nothing fetched from outside, images
-    loaded, every link and anchor found."""
-    page = browser.new_page(viewport={'width': 1280, 'height': 900})
-    problems, seen, todo, ids, anchors, outside = [], set(), ['index.html'], {}, [], []
-    page.on('request', lambda r: r.url.startswith((server, 'data:', 'blob:')) or outside.append(r.url))
-    page.on('console', lambda m: m.type == 'error' and problems.append(f'{page.url}: {m.text}'))
-    page.on('pageerror', lambda e: problems.append(f'{page.url}: {e}'))
-    while todo:
-        path = todo.pop(0)
-        if path in seen: continue
-        seen.add(path)
-        r = page.goto(server + path)
-        assert r is not None and r.status == 200, (path, r and r.status)
+    loaded, every link and anchor found. Pages load side by side in a few tabs, each checked once it has loaded."""
+    problems, seen, todo, ids, anchors, outside, loading = [], set(), ['index.html'], {}, [], [], []
+    empty = json.dumps(dict(json.loads((site/'search'/'search_index.json').read_text(encoding='utf-8')), docs=[]))
+    def tab():
+        page = browser.new_page(viewport={'width': 1280, 'height': 900})
+        # every page's search worker would index the whole site again (seconds of CPU each): here it gets an empty
+        # index; the search itself is tested below
+        page.route('**/search/search_index.json', lambda route: route.fulfill(status=200, content_type='application/json', body=empty))
+        page.on('request', lambda r: r.url.startswith((server, 'data:', 'blob:')) or outside.append(r.url))
+        page.on('console', lambda m: m.type == 'error' and problems.append(f'{page.url}: {m.text}'))
+        page.on('pageerror', lambda e: problems.append(f'{page.url}: {e}'))
+        return page
+    tabs = [tab() for _ in range(4)]
+    while todo or loading:
+        while todo and len(loading) < len(tabs):  # start loading the next pages in the free tabs
+            path = todo.pop(0)
+            if path in seen: continue
+            seen.add(path)
+            page = next(t for t in tabs if all(t is not p for p, _ in loading))
+            r = page.goto(server + path, wait_until='commit')
+            assert r is not None and r.status == 200, (path, r and r.status)
+            loading.append((page, path))
+        if not loading: continue
+        page, path = loading.pop(0)
         page.wait_for_load_state('load')
         assert page.evaluate('Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)'), f'{path}: an image did not load'
         ids[path] = set(page.evaluate('Array.from(document.querySelectorAll("[id]")).map(e => e.id)'))
@@ -148,7 +165,7 @@ def test_every_page_loads_and_links_resolve(site, server, browser):
         assert frag in ids[target], f'{src} links to {target}#{frag}, which has no such anchor'
     assert not problems, problems
     assert not outside, f'the site fetches from outside (it must work offline): {outside}'
-    page.close()
+    for t in tabs: t.close()
 
 @no_chromium
 def test_search_finds_a_function(server, browser):

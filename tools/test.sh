@@ -15,5 +15,6 @@ if command -v git >/dev/null && git rev-parse --git-dir >/dev/null 2>&1; then
 fi
 .venv/bin/python tools/readme.py --check
 bash tools/docs.sh  # the offline docs site (strict: a broken link or failing notebook fails here); tests/test_docs.py checks it in a browser
+export IMGSEARCH_DOCS_SITE=$PWD/_docs  # the site just built: tests/test_docs.py checks this one instead of building another
 export IMGSEARCH_TEST_FLAGS=${IMGSEARCH_TEST_FLAGS-slow}  # cells flagged slow (real servers, Ray, the shared sample) run here too
 exec .venv/bin/python -m pytest "$@"
