@@ -1,4 +1,4 @@
-"""The images of a collection as unit vectors in the shared space, and a FAISS index over them: exact up to 100,000 images, an inverted file with a measured `nprobe` above.
+"""The images of a collection as unit vectors in the shared space, and a FAISS index over them: exact up to 100,000 images, above that an inverted file of compressed codes whose candidates are re-scored exactly, calibrated on typical queries.
 
 Docs: https://imgsearch.github.io/imgsearch/vectors.html.md"""
 
@@ -46,9 +46,10 @@ class VectorIndex:
         self.vectors, self.valid, self.index, self.info = np.asarray(vectors), np.asarray(valid), index, dict(info or {})
         self.n, self.dim = vectors.shape
         self.exact_rows = EXACT_ROWS
+        self.rerank = int(self.info.get('rerank', 1))  # ivfpq: candidates fetched per result, re-scored exactly
     @property
-    def kind(self): return 'ivf' if isinstance(self.index, faiss.IndexIVF) else 'flat'
-    def __repr__(self): return f'VectorIndex({self.kind}, {self.index.ntotal} of {self.n} rows, d={self.dim}' + (f', nlist={self.index.nlist}, nprobe={self.index.nprobe})' if self.kind == 'ivf' else ')')
+    def kind(self): return 'ivfpq' if isinstance(self.index, faiss.IndexIVFPQFastScan) else 'ivf' if isinstance(self.index, faiss.IndexIVF) else 'flat'
+    def __repr__(self): return f'VectorIndex({self.kind}, {self.index.ntotal} of {self.n} rows, d={self.dim}' + (f', nlist={self.index.nlist}, nprobe={self.index.nprobe}' + (f', rerank x{self.rerank})' if self.kind == 'ivfpq' else ')') if self.kind != 'flat' else ')')
 
     def search(self, q, # [d] unit query vector
                k, # how many results
@@ -64,17 +65,20 @@ class VectorIndex:
         n = self.index.ntotal if rows is None else len(rows)
         k = min(k, n)
         if k <= 0: return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        params = None
-        if self.kind == 'ivf':  # scan enough cells to meet about 2k allowed vectors, and the calibrated share of them
+        params, kc = None, min(n, k * self.rerank) if self.kind == 'ivfpq' else k  # kc: candidates fetched
+        if self.kind != 'flat':  # scan enough cells to meet about 2kc allowed vectors, and the calibrated share of them
             ix = self.index
-            params = faiss.SearchParametersIVF(nprobe=min(ix.nlist, int(np.ceil(max(ix.nprobe * ix.ntotal, 2 * k * ix.nlist) / n))))
+            params = faiss.SearchParametersIVF(nprobe=min(ix.nlist, int(np.ceil(max(ix.nprobe * ix.ntotal, 2 * kc * ix.nlist) / n))))
             if rows is not None:
                 bits = np.zeros(self.n, bool); bits[rows] = True
                 bm = np.packbits(bits, bitorder='little')  # kept alive while the selector uses it
                 params.sel = faiss.IDSelectorBitmap(self.n, faiss.swig_ptr(bm))
-        with _threads(1): D, I = self.index.search(q, k, params=params)
-        keep = I[0] >= 0
-        return D[0][keep], I[0][keep]
+        with _threads(1): D, I = self.index.search(q, kc, params=params)
+        I = I[0][I[0] >= 0]
+        if self.kind != 'ivfpq': return D[0][:len(I)], I
+        s = np.einsum('ij,j->i', self.vectors[I], q[0])  # PQ scores are approximate: the candidates' exact cosines decide
+        top = top_k(s, k)
+        return s[top], I[top]
 
 # %% ../nbs/08_vectors.ipynb #46db580b
 @patch
@@ -96,39 +100,45 @@ def exact(self:VectorIndex, Q, # [m, d] query vectors
 # %% ../nbs/08_vectors.ipynb #09b26039
 @patch(cls_method=True)
 def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (unreadable images) are left out
-          kind='auto', # 'flat' (exact), 'ivf' (approximate), or 'auto': flat up to `EXACT_MAX` vectors
+          kind='auto', # 'flat' (exact), 'ivf' or 'ivfpq' (approximate), or 'auto': flat up to `EXACT_MAX` vectors, else ivfpq
           nlist=None, # IVF cells; None: a power of two near 4 sqrt(N)
           nprobe=None, # cells scanned per query; None: the fewest reaching `recall` on `queries`
+          rerank=None, # ivfpq: candidates re-scored exactly per result; None: with nprobe, the cheapest pair reaching `recall`
           queries=None, # [m, d] typical queries to calibrate nprobe, or a list of such groups; None: 200 of the vectors
           recall=0.97, # recall@100 against exact search that nprobe must reach
           train_size=200_000, # vectors sampled to train the IVF centroids
           seed=0): # seeds the sample and k-means
-    "Index `vectors`: exact for small collections, an IVF with measured `nprobe` above `EXACT_MAX`."
+    "Index `vectors`: exact for small collections, an IVF (with measured `nprobe`, and `rerank` for ivfpq) above `EXACT_MAX`."
     t0, rng = time.time(), np.random.default_rng(seed)
     valid = np.linalg.norm(vectors, axis=1) > 0
     ids = np.flatnonzero(valid); n, d = len(ids), vectors.shape[1]
-    if kind == 'auto': kind = 'flat' if n <= EXACT_MAX else 'ivf'
-    if kind not in ('flat', 'ivf'): raise ValueError(f"unknown index kind {kind!r}: use 'flat', 'ivf' or 'auto'")
+    if kind == 'auto': kind = 'flat' if n <= EXACT_MAX else 'ivfpq'
+    if kind not in ('flat', 'ivf', 'ivfpq'): raise ValueError(f"unknown index kind {kind!r}: use 'flat', 'ivf', 'ivfpq' or 'auto'")
+    if kind == 'ivfpq' and d % 4: raise ValueError(f'an ivfpq index needs a dimension divisible by 4 (two dimensions per 4-bit code, codes in pairs), not {d}')
     if kind == 'flat': index = faiss.IndexIDMap2(faiss.IndexFlatIP(d))
     else:
         nlist = nlist or max(1, min(int(2 ** round(np.log2(4 * np.sqrt(max(n, 1))))), n // 39))  # k-means wants >= 39 points a cell
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
+        if kind == 'ivf': index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
+        else: index = faiss.index_factory(d, f'IVF{nlist},PQ{d // 2}x4fs', faiss.METRIC_INNER_PRODUCT)  # 4-bit codes: d/4 bytes a vector
         index.cp.seed = seed
         sample = np.sort(rng.choice(ids, min(n, max(train_size, 39 * nlist)), replace=False))
         index.train(np.ascontiguousarray(vectors[sample], np.float32))
     for lo in range(0, n, 100_000): index.add_with_ids(np.ascontiguousarray(vectors[ids[lo:lo + 100_000]], np.float32), ids[lo:lo + 100_000])
     vi = cls(vectors, valid, index, dict(kind=kind, rows=len(valid), vectors=n, dim=d))
-    if kind == 'ivf':
+    if kind != 'flat':
         if queries is None: queries = vectors[np.sort(rng.choice(ids, min(n, 200), replace=False))]
         groups = [np.ascontiguousarray(g, np.float32) for g in (queries if isinstance(queries, (list, tuple)) else [queries]) if len(g)]
         k = min(100, n); truth = [vi.exact(g, k)[1] for g in groups]
         ladder = sorted({int(round(1.5 ** i)) for i in range(40) if 1.5 ** i < nlist} | {nlist})  # 1, 2, 3, 5, 8, 11, 17, ..., nlist
-        for p in ladder if nprobe is None else [nprobe]:
-            index.nprobe = p
-            got = [np.mean([len(np.intersect1d(a, b)) / k for a, b in zip(index.search(g, k)[1], I0)]) for g, I0 in zip(groups, truth)]
+        depths = [1] if kind == 'ivf' else [rerank] if rerank else [2, 4, 8, 16]
+        for p, f in [(p, f) for p in (ladder if nprobe is None else [nprobe]) for f in depths]:
+            index.nprobe, vi.rerank = p, f
+            found = (lambda g: index.search(g, k)[1]) if kind == 'ivf' else (lambda g: [vi.search(q, k)[1] for q in g])  # ivf: in one batch
+            got = [np.mean([len(np.intersect1d(a, b)) / k for a, b in zip(found(g), I0)]) for g, I0 in zip(groups, truth)]
             if min(got) >= recall: break
         vi.info.update(nlist=nlist, nprobe=int(index.nprobe), train_size=len(sample), recall_at_100=[round(float(x), 4) for x in got],
                        calibration_queries=[len(g) for g in groups])
+        if kind == 'ivfpq': vi.info.update(rerank=vi.rerank, code_bytes=d // 4)
     vi.info['seconds'] = round(time.time() - t0, 2)
     return vi
 
