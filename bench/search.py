@@ -10,8 +10,10 @@ of the vector index against exact search:
   (b) 1.7 million synthetic 128-d unit vectors shaped like the demo's: `synthetic_vectors` with parameters fitted
       (grid search) so that at the demo's size its statistics match those of the demo's projected images and of
       its open-vocabulary queries (mean pair cosine, nearest-neighbour cosine, PCA-20 variance share, query top-1
-      and top-10 cosine; printed side by side). Built, saved, memory-mapped back as the engine does, then `rank`
-      for tag, semantic and hybrid queries given a query vector (the text tower costs what (a) shows);
+      and top-10 cosine; printed side by side). Each index kind of `--kinds` (default: the plain IVF and the
+      IVF-PQ with exact re-ranking, side by side on the same vectors and queries) is built, saved, memory-mapped
+      back as the engine does, then `rank` runs tag, semantic and hybrid queries given a query vector (the text
+      tower costs what (a) shows);
   (c) the same with 1.7 million isotropic random unit vectors: no structure for any index to use, the worst case.
 
 Prints one markdown table. Goals (issue 4): p50 < 10 ms for a tag or open-vocabulary query at 1.7 million images,
@@ -94,35 +96,36 @@ def bench_demo(path, nq, table, notes):
     row(table, 'demo vectors, forced IVF, semantic', n, ts, f'{rec:.3f}', f'nlist {ivf.info["nlist"]}, nprobe {ivf.info["nprobe"]}')
     return V, wq, len(eng.index.tags)
 
-def bench_synthetic(n, nq, table, notes, isotropic, params):
+def bench_synthetic(n, nq, table, notes, isotropic, params, kinds):
     name = 'isotropic' if isotropic else 'clustered'
     t = time.time(); syn = synthetic_vectors(n, n_tags=20_000, n_queries=2 * nq, isotropic=isotropic, seed=0, **params)
     notes.append(f'{name}: generated {n:,} vectors in {time.time() - t:.0f} s' + ('' if isotropic else f' with {params}'))
-    t = time.time(); vi = VectorIndex.build(syn.vectors, queries=syn.queries[:nq]); build = time.time() - t
-    folder = Path(tempfile.mkdtemp(prefix='imgsearch-bench-'))
-    try:
-        t = time.time(); vi.save(folder); saved = time.time() - t
-        t = time.time(); vi = VectorIndex.load(folder, vi.info); loaded = time.time() - t
-        notes.append(f'{name}: built in {build:.0f} s ({vi.info}), saved in {saved:.0f} s, memory-mapped back in {loaded:.2f} s')
-        del syn.vectors
-        Q, qt = syn.queries[nq:], syn.query_tags[nq:]
-        order = np.argsort(syn.tag, kind='stable'); bounds = np.searchsorted(syn.tag[order], np.arange(20_001))
-        posting = lambda t: np.sort(order[bounds[t]:bounds[t + 1]])
-        P = [posting(t) for t in qt]
-        sizes = np.array([len(p) for p in P])
-        big = np.argsort(-np.diff(bounds))[:20]
-        PB = [posting(t) for t in big]
-        rec = recall_at(vi, Q)
-        info = f'nlist {vi.info.get("nlist")}, nprobe {vi.info.get("nprobe")}'
-        row(table, f'synthetic {name}, tag (random tags: median {int(np.median(sizes))} images)', vi.n, timed(lambda i: rank(vi, Q[i], P[i], 'tag'), range(len(Q))), '1 (exact)')
-        QB = np.stack([Q[i % len(Q)] for i in range(len(big))])
-        row(table, f'synthetic {name}, tag (20 largest tags: {int(np.diff(bounds).max()):,} to {len(PB[-1]):,} images)', vi.n,
-            timed(lambda i: rank(vi, QB[i], PB[i], 'tag'), range(len(big)), warm=2), f'{recall_at(vi, QB, rows=PB):.3f}', 'bitmap-filtered IVF')
-        row(table, f'synthetic {name}, semantic', vi.n, timed(lambda i: rank(vi, Q[i], None, 'semantic'), range(len(Q))), f'{rec:.3f}', info)
-        row(table, f'synthetic {name}, hybrid', vi.n, timed(lambda i: rank(vi, Q[i], P[i], 'hybrid'), range(len(Q))), f'{rec:.3f}', f'top {MAX_RESULTS} of each, merged')
-        ts = timed(lambda i: vi.exact(Q[i][None], 100), range(10), warm=1)
-        row(table, f'synthetic {name}, exact scan (for reference)', vi.n, ts, '1', 'brute force, BLAS')
-    finally: shutil.rmtree(folder, ignore_errors=True)
+    Q, qt = syn.queries[nq:], syn.query_tags[nq:]
+    order = np.argsort(syn.tag, kind='stable'); bounds = np.searchsorted(syn.tag[order], np.arange(20_001))
+    posting = lambda t: np.sort(order[bounds[t]:bounds[t + 1]])
+    P = [posting(t) for t in qt]
+    sizes = np.array([len(p) for p in P])
+    big = np.argsort(-np.diff(bounds))[:20]
+    PB = [posting(t) for t in big]
+    QB = np.stack([Q[i % len(Q)] for i in range(len(big))])
+    for kind in kinds:  # each kind over the same vectors and queries, side by side in one run
+        t = time.time(); vi = VectorIndex.build(syn.vectors, kind=kind, queries=syn.queries[:nq]); build = time.time() - t
+        folder = Path(tempfile.mkdtemp(prefix='imgsearch-bench-'))
+        try:
+            t = time.time(); vi.save(folder); saved = time.time() - t
+            t = time.time(); vi = VectorIndex.load(folder, vi.info); loaded = time.time() - t
+            notes.append(f'{name}, {kind}: built in {build:.0f} s ({vi.info}), saved in {saved:.0f} s, memory-mapped back in {loaded:.2f} s')
+            rec = recall_at(vi, Q)
+            info = f'nlist {vi.info.get("nlist")}, nprobe {vi.info.get("nprobe")}' + (f', rerank x{vi.rerank}' if kind == 'ivfpq' else '')
+            label = f'synthetic {name}, {kind}'
+            row(table, f'{label}, tag (random tags: median {int(np.median(sizes))} images)', vi.n, timed(lambda i: rank(vi, Q[i], P[i], 'tag'), range(len(Q))), '1 (exact)')
+            row(table, f'{label}, tag (20 largest tags: {int(np.diff(bounds).max()):,} to {len(PB[-1]):,} images)', vi.n,
+                timed(lambda i: rank(vi, QB[i], PB[i], 'tag'), range(len(big)), warm=2), f'{recall_at(vi, QB, rows=PB):.3f}', 'bitmap-filtered IVF')
+            row(table, f'{label}, semantic', vi.n, timed(lambda i: rank(vi, Q[i], None, 'semantic'), range(len(Q))), f'{rec:.3f}', info)
+            row(table, f'{label}, hybrid', vi.n, timed(lambda i: rank(vi, Q[i], P[i], 'hybrid'), range(len(Q))), f'{rec:.3f}', f'top {MAX_RESULTS} of each, merged')
+        finally: shutil.rmtree(folder, ignore_errors=True)
+    ts = timed(lambda i: vi.exact(Q[i][None], 100), range(10), warm=1)
+    row(table, f'synthetic {name}, exact scan (for reference)', vi.n, ts, '1', 'brute force, BLAS')
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -130,6 +133,7 @@ def main():
     ap.add_argument('--n', type=int, default=1_700_000, help='synthetic vectors')
     ap.add_argument('--queries', type=int, default=300, help='timed queries per row')
     ap.add_argument('--no-isotropic', action='store_true', help='skip the isotropic worst case')
+    ap.add_argument('--kinds', default='ivf,ivfpq', help='vector index kinds compared on the synthetic vectors')
     a = ap.parse_args()
     table = ['| query | vectors | queries | p50 ms | p99 ms | recall@100 | notes |', '|---|---|---|---|---|---|---|']
     notes, params = [f'machine: {os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.2f}'], {}
@@ -139,8 +143,8 @@ def main():
         notes.append(f'synthetic shape fitted to the demo in {time.time() - t:.0f} s; demo vs synthetic at the demo\'s size: ' +
                      ', '.join(f'{k} {want[k]:.2f} vs {got[k]:.2f}' for k in want))
     elif a.demo: notes.append(f'demo skipped: {a.demo}/model/model.pt not found; synthetic shape: the defaults of synthetic_vectors')
-    bench_synthetic(a.n, a.queries, table, notes, False, params)
-    if not a.no_isotropic: bench_synthetic(a.n, a.queries, table, notes, True, {})
+    bench_synthetic(a.n, a.queries, table, notes, False, params, a.kinds.split(","))
+    if not a.no_isotropic: bench_synthetic(a.n, a.queries, table, notes, True, {}, a.kinds.split(","))
     notes.append(f'load average at end {os.getloadavg()[0]:.2f}')
     print('\n'.join(table)); print(); print('\n'.join(f'- {n}' for n in notes))
 

@@ -131,10 +131,16 @@ def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (un
         k = min(100, n); truth = [vi.exact(g, k)[1] for g in groups]
         ladder = sorted({int(round(1.5 ** i)) for i in range(40) if 1.5 ** i < nlist} | {nlist})  # 1, 2, 3, 5, 8, 11, 17, ..., nlist
         depths = [1] if kind == 'ivf' else [rerank] if rerank else [2, 4, 8, 16]
-        for p, f in [(p, f) for p in (ladder if nprobe is None else [nprobe]) for f in depths]:
-            index.nprobe, vi.rerank = p, f
-            found = (lambda g: index.search(g, k)[1]) if kind == 'ivf' else (lambda g: [vi.search(q, k)[1] for q in g])  # ivf: in one batch
-            got = [np.mean([len(np.intersect1d(a, b)) / k for a, b in zip(found(g), I0)]) for g, I0 in zip(groups, truth)]
+        def found(Q, C, f): # the top k of each query's first k*f candidates, re-scored exactly (ivf: its first k)
+            if kind == 'ivf': return C[:, :k]
+            return [c[top_k(np.asarray(vi.vectors[c]) @ q, k)] for q, c in ((q, c[c >= 0][:k * f]) for q, c in zip(Q, C))]
+        for p in ladder if nprobe is None else [nprobe]:
+            index.nprobe = p
+            cands = [index.search(g, min(n, k * depths[-1]))[1] for g in groups]  # in one batch; the deepest depth holds the others
+            for f in depths:
+                vi.rerank = f
+                got = [np.mean([len(np.intersect1d(a, b)) / k for a, b in zip(found(g, C, f), I0)]) for g, C, I0 in zip(groups, cands, truth)]
+                if min(got) >= recall: break
             if min(got) >= recall: break
         vi.info.update(nlist=nlist, nprobe=int(index.nprobe), train_size=len(sample), recall_at_100=[round(float(x), 4) for x in got],
                        calibration_queries=[len(g) for g in groups])
