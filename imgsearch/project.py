@@ -178,7 +178,7 @@ def _project(L, coll, dev, progress=False):
     t0, n, size = time.time(), len(coll), m['shard_size']
     model, _ = load_matcher(L.model(), dev)
     valid = _valid_rows(L, n)
-    nv = int(valid.sum()); kind = 'flat' if nv <= EXACT_MAX else 'ivfpq'
+    nv = int(valid.sum()); kind = 'flat' if nv <= EXACT_MAX else 'ivf'
     inc = (man is not None and man.get('checkpoint_sha256') == want['checkpoint_sha256'] and man.get('feature_settings') == settings and n >= man['rows']
            and man.get('shards') is not None and man['index']['kind'] == kind and nv <= 2 * man['index'].get('trained_on', nv))
     changed = [s for s in range(m['n_shards']) if not inc or s >= len(man['shards']) or man['shards'][s] != shards[s]]

@@ -1,4 +1,4 @@
-"""The images of a collection as unit vectors in the shared space, and a FAISS index over them: exact up to 100,000 images, above that an inverted file of compressed codes whose candidates are re-scored exactly, calibrated on typical queries.
+"""The images of a collection as unit vectors in the shared space, and a FAISS index over them: exact up to 100,000 images, an inverted file with a measured `nprobe` above.
 
 Docs: https://imgsearch.github.io/imgsearch/vectors.html.md"""
 
@@ -100,7 +100,7 @@ def exact(self:VectorIndex, Q, # [m, d] query vectors
 # %% ../nbs/08_vectors.ipynb #09b26039
 @patch(cls_method=True)
 def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (unreadable images) are left out
-          kind='auto', # 'flat' (exact), 'ivf' or 'ivfpq' (approximate), or 'auto': flat up to `EXACT_MAX` vectors, else ivfpq
+          kind='auto', # 'flat' (exact), 'ivf' or 'ivfpq' (approximate), or 'auto': flat up to `EXACT_MAX` vectors, else ivf
           nlist=None, # IVF cells; None: a power of two near 4 sqrt(N)
           nprobe=None, # cells scanned per query; None: the fewest reaching `recall` on `queries`
           rerank=None, # ivfpq: candidates re-scored exactly per result; None: with nprobe, the cheapest pair reaching `recall`
@@ -112,7 +112,7 @@ def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (un
     t0, rng = time.time(), np.random.default_rng(seed)
     valid = np.linalg.norm(vectors, axis=1) > 0
     ids = np.flatnonzero(valid); n, d = len(ids), vectors.shape[1]
-    if kind == 'auto': kind = 'flat' if n <= EXACT_MAX else 'ivfpq'
+    if kind == 'auto': kind = 'flat' if n <= EXACT_MAX else 'ivf'
     if kind not in ('flat', 'ivf', 'ivfpq'): raise ValueError(f"unknown index kind {kind!r}: use 'flat', 'ivf', 'ivfpq' or 'auto'")
     if kind == 'ivfpq' and d % 4: raise ValueError(f'an ivfpq index needs a dimension divisible by 4 (two dimensions per 4-bit code, codes in pairs), not {d}')
     if kind == 'flat': index = faiss.IndexIDMap2(faiss.IndexFlatIP(d))
