@@ -74,11 +74,16 @@ class VectorIndex:
                 bm = np.packbits(bits, bitorder='little')  # kept alive while the selector uses it
                 params.sel = faiss.IDSelectorBitmap(self.n, faiss.swig_ptr(bm))
         with _threads(1): D, I = self.index.search(q, kc, params=params)
-        I = I[0][I[0] >= 0]
-        if self.kind != 'ivfpq': return D[0][:len(I)], I
-        s = np.einsum('ij,j->i', self.vectors[I], q[0])  # PQ scores are approximate: the candidates' exact cosines decide
+        keep = I[0] >= 0
+        return self.rescore(q[0], I[0][keep], k) if self.kind == 'ivfpq' else (D[0][keep], I[0][keep])
+
+    def rescore(self, q, # [d] unit query vector
+                rows, # candidate rows
+                k): # how many to keep
+        "The `k` best of `rows` by their exact cosines (scores, rows), best first: what decides among an ivfpq index's approximate candidates."
+        s = np.einsum('ij,j->i', self.vectors[rows], q)  # einsum: no BLAS thread pool for one query
         top = top_k(s, k)
-        return s[top], I[top]
+        return s[top], rows[top]
 
 # %% ../nbs/08_vectors.ipynb #46db580b
 @patch
@@ -133,7 +138,7 @@ def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (un
         depths = [1] if kind == 'ivf' else [rerank] if rerank else [2, 4, 8, 16]
         def found(Q, C, f): # the top k of each query's first k*f candidates, re-scored exactly (ivf: its first k)
             if kind == 'ivf': return C[:, :k]
-            return [c[top_k(np.asarray(vi.vectors[c]) @ q, k)] for q, c in ((q, c[c >= 0][:k * f]) for q, c in zip(Q, C))]
+            return [vi.rescore(q, c[c >= 0][:k * f], k)[1] for q, c in zip(Q, C)]
         for p in ladder if nprobe is None else [nprobe]:
             index.nprobe = p
             cands = [index.search(g, min(n, k * depths[-1]))[1] for g in groups]  # in one batch; the deepest depth holds the others
