@@ -279,7 +279,8 @@ def table(results):
     add('build_vector_index: tag blocks (tags / rows, MiB)', lambda r: f"{r['tag_blocks']['tags']:,} / {r['tag_blocks']['rows']:,}, {r['tag_blocks_mib']:.0f}", '{}', False)
     add('build_vector_index: image tower over all rows (s)', lambda r: r['projection_s'], '{:.1f}')
     add('build_vector_index: VectorIndex.build (s)', lambda r: r['index_build_s'], '{:.1f}')
-    add('vector index: kind', lambda r: r['index']['kind'] + (f" nlist {r['index']['nlist']} nprobe {r['index']['nprobe']}" + (f" rerank x{r['index']['rerank']}" if 'rerank' in r['index'] else '') if r['index']['kind'] != 'flat' else ''), '{}', False)
+    add('vector index: kind', lambda r: r['index']['kind'] + ('' if r['index']['kind'] == 'flat' else f" m {r['index']['m']} efSearch {r['index']['ef_search']}" if r['index']['kind'] == 'hnsw' else
+        f" nlist {r['index']['nlist']} nprobe {r['index']['nprobe']}" + (f" rerank x{r['index']['rerank']}" if 'rerank' in r['index'] else '')), '{}', False)
     add('vector index: recall@100 (tags, words, images)', lambda r: ', '.join(f'{x:.3f}' for x in r['index']['recall_at_100']) if r['index']['kind'] != 'flat' else 'exact', '{}', False)
     add('vector index: vectors.npy + index.faiss (MiB)', lambda r: r['vectors_mib'] + r['index_faiss_mib'], '{:.0f}')
     add('build_vector_index: peak RSS (GiB)', lambda r: r['stages']['project + vector index']['peak_rss_gib'])

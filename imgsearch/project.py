@@ -22,7 +22,7 @@ from .shards import feature_shards, load_image_features, skipped_entries
 from .model import load_matcher
 from .evidence import KS, nearest_evidence, unit_rows
 from .zeroshot import conse_images
-from .vectors import EXACT_MAX, VectorIndex
+from .vectors import VectorIndex, auto_kind
 
 # %% auto #0
 __all__ = ['BLOCK_MIN', 'INDEX_LOCK_WAIT', 'index_stamps', 'check_vector_index', 'torch_threads', 'word_vectors',
@@ -157,7 +157,7 @@ def _valid_rows(L, n):
 
 # %% ../nbs/08a_project.ipynb #1e1b7d7b
 def _calibration_queries(L, coll, model, dev, vecs, valid, kv):
-    "Typical queries for tuning an IVF: tags, words that are not tags, images."
+    "Typical queries for calibrating an approximate index: tags, words that are not tags, images."
     tags, tv, found = load_text_features(L.text, coll)
     rng, kv, tagset = np.random.default_rng(0), kv if kv is not None else word_vectors(L, coll)[0], set(tags)
     words = [] if kv is None else [w for w in kv.index_to_key[200:20_000] if w.isalpha() and w not in tagset]
@@ -178,9 +178,10 @@ def _project(L, coll, dev, progress=False):
     t0, n, size = time.time(), len(coll), m['shard_size']
     model, _ = load_matcher(L.model(), dev)
     valid = _valid_rows(L, n)
-    nv = int(valid.sum()); kind = 'flat' if nv <= EXACT_MAX else 'ivf'
+    nv = int(valid.sum()); kind = auto_kind(nv)
     inc = (man is not None and man.get('checkpoint_sha256') == want['checkpoint_sha256'] and man.get('feature_settings') == settings and n >= man['rows']
-           and man.get('shards') is not None and man['index']['kind'] == kind and nv <= 2 * man['index'].get('trained_on', nv))
+           and man.get('shards') is not None and man['index']['kind'] == kind and nv <= 2 * man['index'].get('trained_on', nv)
+           and man['index'].get('entries', nv) - nv <= nv // 4)  # a graph's stale entries (`VectorIndex.update`): rebuild past a quarter
     changed = [s for s in range(m['n_shards']) if not inc or s >= len(man['shards']) or man['shards'][s] != shards[s]]
     rows = _rows_of(changed, size, n)
     vecs = np.zeros((n, model.cfg.dim), np.float32)
@@ -189,12 +190,7 @@ def _project(L, coll, dev, progress=False):
         for lo, a, _ in feature_shards(L.image, changed):  # one shard at a time: never all the features in memory
             vecs[lo:lo + len(a)] = model.embed_images(torch.as_tensor(np.array(a), device=dev)).float().cpu().numpy(); bar.update(len(a))
     vecs[~valid] = 0
-    if inc:
-        index = faiss.read_index(str(F.faiss))
-        index.remove_ids(_rows_of([s for s in changed if s * size < man['rows']], size, man['rows']))
-        new = rows[valid[rows]]
-        if len(new): index.add_with_ids(np.ascontiguousarray(vecs[new]), new)
-        vi = VectorIndex(vecs, valid, index, dict(man['index'], rows=n, vectors=nv))
+    if inc: vi = VectorIndex(vecs, valid, faiss.read_index(str(F.faiss)), man['index']).update(rows)
     else:
         vi = VectorIndex.build(vecs, queries=_calibration_queries(L, coll, model, dev, vecs, valid, None))
         vi.info['trained_on'] = nv
@@ -208,6 +204,7 @@ def _project(L, coll, dev, progress=False):
                incremental=bool(inc), rows_projected=len(rows), seconds=round(time.time() - t0, 2))
     save_json(man, F.manifest)
     return man
+
 
 # %% ../nbs/08a_project.ipynb #c07c78b6
 def untrained_index(path, # a built collection folder or its `Layout`

@@ -14,11 +14,16 @@ from .files import atomic_write
 from .layout import IndexFiles
 
 # %% auto #0
-__all__ = ['EXACT_MAX', 'EXACT_ROWS', 'top_k', 'VectorIndex']
+__all__ = ['EXACT_MAX', 'EXACT_ROWS', 'KINDS', 'auto_kind', 'top_k', 'VectorIndex']
 
 # %% ../nbs/08_vectors.ipynb #eb530527
 EXACT_MAX = 100_000 # up to this many vectors the index is exact
 EXACT_ROWS = 20_000 # a row subset up to this size is scored exactly
+KINDS = ('flat', 'ivf', 'ivfpq', 'hnsw') # the index kinds `VectorIndex.build` makes
+
+def auto_kind(n): # number of vectors
+    "The index kind a collection of `n` vectors gets by default: exact up to `EXACT_MAX`, else a graph (hnsw)."
+    return 'flat' if n <= EXACT_MAX else 'hnsw'
 
 def top_k(s, # [n] scores
           k): # how many
@@ -35,7 +40,13 @@ def _threads(n):
     try: yield
     finally: faiss.omp_set_num_threads(old)
 
+
 # %% ../nbs/08_vectors.ipynb #e785c91a
+def _graph(index): # a FAISS index
+    "The HNSW graph inside `index` (an `IndexIDMap2` around an `IndexHNSWFlat`), or None."
+    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else index
+    return inner if isinstance(inner, faiss.IndexHNSW) else None
+
 class VectorIndex:
     "Unit vectors [N, d] of a collection and a FAISS index over its valid rows (ids = rows)."
     def __init__(self, vectors, # [N, d] float32 unit vectors (zero rows for unreadable images); may be memory-mapped
@@ -45,11 +56,18 @@ class VectorIndex:
         # plain ndarray views: still memory-mapped (shared by processes), without np.memmap's slow indexing
         self.vectors, self.valid, self.index, self.info = np.asarray(vectors), np.asarray(valid), index, dict(info or {})
         self.n, self.dim = vectors.shape
+        self.n_valid = int(self.valid.sum())
         self.exact_rows = EXACT_ROWS
         self.rerank = int(self.info.get('rerank', 1))  # ivfpq: candidates fetched per result, re-scored exactly
+        self.graph = _graph(index)  # hnsw: the graph, whose efSearch is the calibrated search depth
     @property
-    def kind(self): return 'ivfpq' if isinstance(self.index, faiss.IndexIVFPQFastScan) else 'ivf' if isinstance(self.index, faiss.IndexIVF) else 'flat'
-    def __repr__(self): return f'VectorIndex({self.kind}, {self.index.ntotal} of {self.n} rows, d={self.dim}' + (f', nlist={self.index.nlist}, nprobe={self.index.nprobe}' + (f', rerank x{self.rerank})' if self.kind == 'ivfpq' else ')') if self.kind != 'flat' else ')')
+    def kind(self): return ('hnsw' if self.graph is not None else 'ivfpq' if isinstance(self.index, faiss.IndexIVFPQFastScan)
+                            else 'ivf' if isinstance(self.index, faiss.IndexIVF) else 'flat')
+    def __repr__(self):
+        how = {'ivf': lambda: f', nlist={self.index.nlist}, nprobe={self.index.nprobe}', 'flat': lambda: '',
+               'ivfpq': lambda: f', nlist={self.index.nlist}, nprobe={self.index.nprobe}, rerank x{self.rerank}',
+               'hnsw': lambda: f', M={self.graph.hnsw.nb_neighbors(1)}, efSearch={self.graph.hnsw.efSearch}'}[self.kind]()
+        return f'VectorIndex({self.kind}, {self.index.ntotal} of {self.n} rows, d={self.dim}{how})'
 
     def search(self, q, # [d] unit query vector
                k, # how many results
@@ -58,15 +76,18 @@ class VectorIndex:
         q = np.ascontiguousarray(q, np.float32).reshape(1, -1)
         if rows is not None:
             rows = rows[self.valid[rows]]
-            if len(rows) <= self.exact_rows or self.kind == 'flat':
+            if len(rows) <= self.exact_rows or self.kind in ('flat', 'hnsw'):
                 s = np.einsum('ij,j->i', self.vectors[rows], q[0])  # einsum: no BLAS thread pool for one query
                 top = top_k(s, k)
                 return s[top], rows[top]
-        n = self.index.ntotal if rows is None else len(rows)
+        n = self.n_valid if rows is None else len(rows)
         k = min(k, n)
         if k <= 0: return np.zeros(0, np.float32), np.zeros(0, np.int64)
         params, kc = None, min(n, k * self.rerank) if self.kind == 'ivfpq' else k  # kc: candidates fetched
-        if self.kind != 'flat':  # scan enough cells to meet about 2kc allowed vectors, and the calibrated share of them
+        if self.kind == 'hnsw':  # stale entries (rows re-indexed by `update`) take places among the candidates: fetch more
+            kc = min(self.index.ntotal, int(np.ceil(k * self.index.ntotal / max(self.n_valid, 1))) + (self.index.ntotal > self.n_valid) * 16)
+            params = faiss.SearchParametersHNSW(efSearch=max(self.graph.hnsw.efSearch, kc))
+        elif self.kind != 'flat':  # scan enough cells to meet about 2kc allowed vectors, and the calibrated share of them
             ix = self.index
             params = faiss.SearchParametersIVF(nprobe=min(ix.nlist, int(np.ceil(max(ix.nprobe * ix.ntotal, 2 * kc * ix.nlist) / n))))
             if rows is not None:
@@ -75,15 +96,18 @@ class VectorIndex:
                 params.sel = faiss.IDSelectorBitmap(self.n, faiss.swig_ptr(bm))
         with _threads(1): D, I = self.index.search(q, kc, params=params)
         keep = I[0] >= 0
+        if self.kind == 'hnsw':  # a row found twice, or through an entry that outlived its vector, is scored once, as it is now
+            c = np.unique(I[0][keep]); return self.rescore(q[0], c[self.valid[c]], k)
         return self.rescore(q[0], I[0][keep], k) if self.kind == 'ivfpq' else (D[0][keep], I[0][keep])
 
     def rescore(self, q, # [d] unit query vector
                 rows, # candidate rows
                 k): # how many to keep
-        "The `k` best of `rows` by their exact cosines (scores, rows), best first: what decides among an ivfpq index's approximate candidates."
+        "The `k` best of `rows` by their exact cosines (scores, rows), best first: what decides among an ivfpq or hnsw index's candidates."
         s = np.einsum('ij,j->i', self.vectors[rows], q)  # einsum: no BLAS thread pool for one query
         top = top_k(s, k)
         return s[top], rows[top]
+
 
 # %% ../nbs/08_vectors.ipynb #46db580b
 @patch
@@ -105,22 +129,28 @@ def exact(self:VectorIndex, Q, # [m, d] query vectors
 # %% ../nbs/08_vectors.ipynb #09b26039
 @patch(cls_method=True)
 def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (unreadable images) are left out
-          kind='auto', # 'flat' (exact), 'ivf' or 'ivfpq' (approximate), or 'auto': flat up to `EXACT_MAX` vectors, else ivf
+          kind='auto', # 'flat' (exact), 'ivf', 'ivfpq' or 'hnsw' (approximate), or 'auto': `auto_kind` of the number of vectors
           nlist=None, # IVF cells; None: a power of two near 4 sqrt(N)
           nprobe=None, # cells scanned per query; None: the fewest reaching `recall` on `queries`
           rerank=None, # ivfpq: candidates re-scored exactly per result; None: with nprobe, the cheapest pair reaching `recall`
+          ef_search=None, # hnsw: candidates a query keeps while walking the graph; None: the fewest reaching `recall` on `queries`
+          m=32, # hnsw: links per vector in the graph
+          ef_construction=80, # hnsw: candidates kept while linking a new vector (a better graph for queries far from the images than FAISS's 40)
           queries=None, # [m, d] typical queries to calibrate nprobe, or a list of such groups; None: 200 of the vectors
           recall=0.97, # recall@100 against exact search that nprobe must reach
           train_size=200_000, # vectors sampled to train the IVF centroids
           seed=0): # seeds the sample and k-means
-    "Index `vectors`: exact for small collections, an IVF (with measured `nprobe`, and `rerank` for ivfpq) above `EXACT_MAX`."
+    "Index `vectors`: exact for small collections, above `EXACT_MAX` an IVF (with measured `nprobe`, and `rerank` for ivfpq) or a graph (hnsw, measured `efSearch`)."
     t0, rng = time.time(), np.random.default_rng(seed)
     valid = np.linalg.norm(vectors, axis=1) > 0
     ids = np.flatnonzero(valid); n, d = len(ids), vectors.shape[1]
-    if kind == 'auto': kind = 'flat' if n <= EXACT_MAX else 'ivf'
-    if kind not in ('flat', 'ivf', 'ivfpq'): raise ValueError(f"unknown index kind {kind!r}: use 'flat', 'ivf', 'ivfpq' or 'auto'")
+    if kind == 'auto': kind = auto_kind(n)
+    if kind not in KINDS: raise ValueError(f"unknown index kind {kind!r}: use {', '.join(map(repr, KINDS))} or 'auto'")
     if kind == 'ivfpq' and d % 4: raise ValueError(f'an ivfpq index needs a dimension divisible by 4 (two dimensions per 4-bit code, codes in pairs), not {d}')
     if kind == 'flat': index = faiss.IndexIDMap2(faiss.IndexFlatIP(d))
+    elif kind == 'hnsw':
+        index = faiss.IndexIDMap2(faiss.IndexHNSWFlat(d, m, faiss.METRIC_INNER_PRODUCT))
+        _graph(index).hnsw.efConstruction = ef_construction
     else:
         nlist = nlist or max(1, min(int(2 ** round(np.log2(4 * np.sqrt(max(n, 1))))), n // 39))  # k-means wants >= 39 points a cell
         if kind == 'ivf': index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
@@ -130,28 +160,32 @@ def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (un
         index.train(np.ascontiguousarray(vectors[sample], np.float32))
     for lo in range(0, n, 100_000): index.add_with_ids(np.ascontiguousarray(vectors[ids[lo:lo + 100_000]], np.float32), ids[lo:lo + 100_000])
     vi = cls(vectors, valid, index, dict(kind=kind, rows=len(valid), vectors=n, dim=d))
-    if kind != 'flat':
+    if kind != 'flat':  # calibrate: the cheapest step of the ladder (cells, or the graph's search depth) reaching `recall`
         if queries is None: queries = vectors[np.sort(rng.choice(ids, min(n, 200), replace=False))]
         groups = [np.ascontiguousarray(g, np.float32) for g in (queries if isinstance(queries, (list, tuple)) else [queries]) if len(g)]
         k = min(100, n); truth = [vi.exact(g, k)[1] for g in groups]
-        ladder = sorted({int(round(1.5 ** i)) for i in range(40) if 1.5 ** i < nlist} | {nlist})  # 1, 2, 3, 5, 8, 11, 17, ..., nlist
-        depths = [1] if kind == 'ivf' else [rerank] if rerank else [2, 4, 8, 16]
-        def found(Q, C, f): # the top k of each query's first k*f candidates, re-scored exactly (ivf: its first k)
-            if kind == 'ivf': return C[:, :k]
+        if kind == 'hnsw': ladder = [e for e in (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 4096, 8192, 16384) if e >= k]
+        else: ladder = sorted({int(round(1.5 ** i)) for i in range(40) if 1.5 ** i < nlist} | {nlist})  # 1, 2, 3, 5, 8, 11, 17, ..., nlist
+        depths = [1] if kind != 'ivfpq' else [rerank] if rerank else [2, 4, 8, 16]
+        def found(Q, C, f): # the top k of each query's first k*f candidates, re-scored exactly (ivf, hnsw: its first k)
+            if kind != 'ivfpq': return C[:, :k]
             return [vi.rescore(q, c[c >= 0][:k * f], k)[1] for q, c in zip(Q, C)]
-        for p in ladder if nprobe is None else [nprobe]:
-            index.nprobe = p
+        for p in ladder if (ef_search if kind == 'hnsw' else nprobe) is None else [ef_search if kind == 'hnsw' else nprobe]:
+            if kind == 'hnsw': vi.graph.hnsw.efSearch = p
+            else: index.nprobe = p
             cands = [index.search(g, min(n, k * depths[-1]))[1] for g in groups]  # in one batch; the deepest depth holds the others
             for f in depths:
                 vi.rerank = f
                 got = [np.mean([len(np.intersect1d(a, b)) / k for a, b in zip(found(g, C, f), I0)]) for g, C, I0 in zip(groups, cands, truth)]
                 if min(got) >= recall: break
             if min(got) >= recall: break
-        vi.info.update(nlist=nlist, nprobe=int(index.nprobe), train_size=len(sample), recall_at_100=[round(float(x), 4) for x in got],
-                       calibration_queries=[len(g) for g in groups])
+        vi.info.update(recall_at_100=[round(float(x), 4) for x in got], calibration_queries=[len(g) for g in groups])
+        if kind == 'hnsw': vi.info.update(m=m, ef_construction=ef_construction, ef_search=int(vi.graph.hnsw.efSearch), entries=int(index.ntotal))
+        else: vi.info.update(nlist=nlist, nprobe=int(index.nprobe), train_size=len(sample))
         if kind == 'ivfpq': vi.info.update(rerank=vi.rerank, code_bytes=d // 4)
     vi.info['seconds'] = round(time.time() - t0, 2)
     return vi
+
 
 # %% ../nbs/08_vectors.ipynb #16acd4dd
 @patch
@@ -174,7 +208,22 @@ def load(cls:VectorIndex, folder, # a folder written by `save` (an `IndexFiles` 
     F = folder if isinstance(folder, IndexFiles) else IndexFiles(folder)
     vectors, valid = np.load(F.vectors, mmap_mode='r'), np.load(F.valid, mmap_mode='r')
     index = faiss.read_index(str(F.faiss), faiss.IO_FLAG_MMAP_IFC)
-    if len(valid) != len(vectors) or index.ntotal != int(valid.sum()) or index.d != vectors.shape[1]:
+    entries = int(valid.sum())  # a graph also keeps the stale entries of re-indexed rows (`update`)
+    if len(valid) != len(vectors) or not (index.ntotal >= entries if _graph(index) else index.ntotal == entries) or index.d != vectors.shape[1]:
         raise ValueError(f'the vector index in {F} is inconsistent ({vectors.shape} vectors, {int(valid.sum())} valid, '
                          f'{index.ntotal} indexed): delete the folder and run imgsearch-index to rebuild it')
     return cls(vectors, valid, index, info)
+
+
+# %% ../nbs/08_vectors.ipynb #3c095a70
+@patch
+def update(self:VectorIndex, rows): # rows whose vectors or validity changed since the index was built (`self.vectors` holds the new ones)
+    "Re-index `rows` in place: an IVF or exact index drops their entries, a graph keeps them as stale entries; their valid vectors are added."
+    rows = np.unique(np.asarray(rows, np.int64))
+    if self.kind != 'hnsw': self.index.remove_ids(rows)  # a graph cannot remove: `search` re-scores what it finds and drops duplicates
+    new = rows[self.valid[rows]]
+    for lo in range(0, len(new), 100_000): self.index.add_with_ids(np.ascontiguousarray(self.vectors[new[lo:lo + 100_000]], np.float32), new[lo:lo + 100_000])
+    self.info.update(rows=self.n, vectors=self.n_valid)
+    if self.kind == 'hnsw': self.info['entries'] = int(self.index.ntotal)
+    return self
+
