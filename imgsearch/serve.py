@@ -74,7 +74,9 @@ def load(self:Reloader, st): # the stamp of the folder as it is now
     from imgsearch.search import Engine
     from imgsearch.api import hide_paths
     try:
-        new = self.box.make(Engine.load(self.path))
+        old = self.box.state
+        new = self.box.make(Engine.load(self.path).reuse_backbone(old.engine))  # a loaded backbone is kept: the next picture need not load it
+        del old
         self.box.state, self.stamp, self.error = new, st, None
         n = new.engine.coll.n_live
         del new
