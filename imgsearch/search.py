@@ -313,8 +313,7 @@ def limit_threads(self:Engine, threads:int): # ONNX Runtime threads of the image
 def reuse_backbone(self:Engine, other:Engine): # an engine loaded earlier from the same folder (before a reload)
     "Take over `other`'s loaded backbone, and its thread setting, when this engine's features were computed with the same one on the same device."
     bb, m = other._bb, load_json(self.layout.image.manifest)
-    if self._bb is None and bb is not None and (bb.name, bb.weights_sha256) == (m['backbone'], m['weights_sha256']) and self.device == other.device:
-        self.threads, self._bb = other.threads, bb
+    if self._bb is None and bb is not None and (bb.name, bb.weights_sha256, bb.device) == (m['backbone'], m['weights_sha256'], self.device): self.threads, self._bb = other.threads, bb
     return self
 
 # %% ../nbs/08b_search.ipynb #eb83b7c3
