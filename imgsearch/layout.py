@@ -70,6 +70,8 @@ class IndexFiles(Files):
     neighbour_sims = named('neighbour_sims.npy', 'the cosines of those neighbours')
     blocks = named('tag_blocks', "a folder: one contiguous copy of the vectors of each large tag's images")
     blocks_manifest = named('tag_blocks/blocks.json', 'tag -> its block file, row count and rows fingerprint')
+    tag_tops = named('tag_tops.npy', "[T, 1000] int32: each tag's nearest rows, best first, -1 padded (approximate indexes only)")
+    tag_top_scores = named('tag_top_scores.npy', 'their cosines')
     @property
     def conse(self) -> 'IndexFiles':
         "`conse/`: the same files for an untrained collection's second index, the images' ImageNet-class word vectors (ConSE)."

@@ -22,12 +22,13 @@ from .shards import feature_shards, load_image_features, skipped_entries
 from .model import load_matcher
 from .evidence import KS, nearest_evidence, unit_rows
 from .zeroshot import conse_images
-from .vectors import VectorIndex, auto_kind
+from .vectors import VectorIndex, auto_kind, top_k
 
 # %% auto #0
 __all__ = ['BLOCK_MIN', 'INDEX_LOCK_WAIT', 'index_stamps', 'check_vector_index', 'torch_threads', 'word_vectors',
-           'save_tag_blocks', 'load_tag_blocks', 'neighbour_table', 'save_neighbours', 'untrained_index',
-           'untrained_vectors', 'RawMatcher', 'build_vector_index', 'index_line', 'imgsearch_index']
+           'save_tag_blocks', 'load_tag_blocks', 'tag_query_vectors', 'save_tag_tops', 'TagTops', 'load_tag_tops',
+           'neighbour_table', 'save_neighbours', 'untrained_index', 'untrained_vectors', 'RawMatcher',
+           'build_vector_index', 'index_line', 'imgsearch_index']
 
 # %% ../nbs/08a_project.ipynb #53abf99b
 def _shard_stamps(L, m): # a `Layout`, its image stage's manifest
@@ -60,6 +61,7 @@ def index_stamps(path, # a built collection folder or its `Layout`
 _WHAT = dict(checkpoint_sha256='the model', collection_fingerprint='the collection', rows='the collection', features='the image features',
              tags='the tag index', words='the word vectors')
 _FILES = ('vectors', 'valid', 'faiss', 'neighbours', 'neighbour_sims') # what every vector index holds (`IndexFiles`)
+_TOPS = ('tag_tops', 'tag_top_scores') # what an approximate index adds (`save_tag_tops`)
 
 def check_vector_index(path, # a built collection folder or its `Layout`
                        coll=None): # its collection (read from the folder when None)
@@ -67,8 +69,8 @@ def check_vector_index(path, # a built collection folder or its `Layout`
     L = Layout.of(path); F, want = L.index, index_stamps(L, coll)
     files = _FILES + (('blocks_manifest',) if want['checkpoint_sha256'] != 'untrained' else ())
     if not F.manifest.is_file(): return None, f'the vector index {F} is missing'
-    if not all(getattr(F, f).is_file() for f in files): return None, f'the vector index {F} is incomplete'
     man = load_json(F.manifest)
+    if not all(getattr(F, f).is_file() for f in files + (_TOPS if man.get('tag_tops') else ())): return None, f'the vector index {F} is incomplete'
     stale = [w for w in dict.fromkeys(_WHAT[k] for k, v in want.items() if man.get(k) != v)]
     return (man, None) if not stale else (None, f'the vector index {F} is out of date: {", ".join(stale)} changed since it was built')
 
@@ -132,6 +134,54 @@ def load_tag_blocks(out, # the vector index folder (an `IndexFiles` or a path)
         res[t] = V, r
     return res
 
+# %% ../nbs/08a_project.ipynb #6372dc22
+def tag_query_vectors(model, # the trained `MatchNet`
+                      vecs, # [T, dim] the tags' word vectors (zero rows: no vector)
+                      dev): # where the model runs
+    "[T, d] every tag's query vector, as the engine computes it: the text tower's output in chunks of 4096 tags."
+    with torch.inference_mode(), torch_threads(1):
+        return np.concatenate([model.embed_texts(torch.as_tensor(vecs[i:i + 4096], device=dev)).float().cpu().numpy()
+                               for i in range(0, max(len(vecs), 1), 4096)])
+
+def save_tag_tops(out, # the vector index folder (an `IndexFiles` or a path)
+                  vi:VectorIndex, # the index just built or updated
+                  Q, # [T, d] every tag's query vector (`tag_query_vectors`)
+                  has, # [T] bool: the tags that have one (the others get empty lists)
+                  depth=1000, # results kept per tag: the engine's `MAX_RESULTS`
+                  changed=None): # rows re-indexed in place since the lists were saved; None: search every tag
+    "Save each tag's `depth` nearest rows and their cosines; returns a report (tags searched, tags merged, seconds)."
+    F, t0 = _index_files(out), time.time()
+    R, S = np.full((len(Q), depth), -1, np.int32), np.full((len(Q), depth), -np.inf, np.float32)
+    search, merged = np.flatnonzero(has), 0
+    if changed is not None and F.tag_tops.is_file():
+        R0, S0 = np.load(F.tag_tops), np.load(F.tag_top_scores)
+        if R0.shape == R.shape:
+            ch = np.unique(np.asarray(changed, np.int64)); live = ch[vi.valid[ch]]; V = np.asarray(vi.vectors[live])
+            redo, step = [], max(1, 2 ** 24 // max(len(live), 1))  # tags scored against the changed rows at a time
+            for lo in range(0, len(search), step):
+                ts = search[lo:lo + step]; Sl = Q[ts] @ V.T
+                for t, sl in zip(ts, Sl):
+                    ok = R0[t] >= 0; lost = ok & np.isin(R0[t], ch)
+                    if lost.any() and ok.all(): redo.append(t); continue  # a full list lost rows: what followed it is unknown
+                    r, s = np.concatenate([R0[t][ok & ~lost], live]), np.concatenate([S0[t][ok & ~lost], sl])
+                    top = top_k(s, depth); R[t, :len(top)], S[t, :len(top)] = r[top], s[top]
+            search, merged = np.array(redo, np.int64), len(search) - len(redo)
+    for t in search:
+        s, r = vi.search(Q[t], depth); R[t, :len(r)], S[t, :len(r)] = r, s
+    for f, a in ((F.tag_tops, R), (F.tag_top_scores, S)):
+        with atomic_write(f, 'wb') as o: np.save(o, a)
+    return dict(tags=int(has.sum()), searched=len(search), merged=merged, depth=depth, seconds=round(time.time() - t0, 2))
+
+class TagTops:
+    "Each tag's stored nearest images, memory-mapped: `tops[i]` is (cosines, rows) of tag column `i`, best first."
+    def __init__(self, rows, scores): self.rows, self.scores = rows, scores # [T, depth] as `save_tag_tops` wrote them
+    def __getitem__(self, i): n = int((self.rows[i] >= 0).sum()); return np.asarray(self.scores[i, :n]), np.asarray(self.rows[i, :n], np.int64)
+
+def load_tag_tops(out): # the vector index folder (an `IndexFiles` or a path)
+    "The `TagTops` the index stage stored, or None where it stored none (an exact index)."
+    F = _index_files(out)
+    return TagTops(np.load(F.tag_tops, mmap_mode='r'), np.load(F.tag_top_scores, mmap_mode='r')) if F.tag_tops.is_file() else None
+
 # %% ../nbs/08a_project.ipynb #eb9b5f26
 def neighbour_table(coll, # the collection
                     image, # its image stage folder (`Layout.image`)
@@ -174,7 +224,7 @@ def _project(L, coll, dev, progress=False):
     "Project the images into `L.index` (only changed shards when it can); return its manifest. Holds the folder's lock."
     F, m, want = L.index, _image_manifest(L, coll), index_stamps(L, coll)
     shards, settings, man = _shard_stamps(L, m), _feature_settings(m), (load_json(F.manifest) if F.manifest.is_file() else None)
-    if man is not None and not all(getattr(F, f).is_file() for f in _FILES + ('blocks_manifest',)): man = None
+    if man is not None and not all(getattr(F, f).is_file() for f in _FILES + ('blocks_manifest',) + (_TOPS if man.get('tag_tops') else ())): man = None
     t0, n, size = time.time(), len(coll), m['shard_size']
     model, _ = load_matcher(L.model(), dev)
     valid = _valid_rows(L, n)
@@ -199,8 +249,13 @@ def _project(L, coll, dev, progress=False):
     t = time.time(); nb = save_tag_blocks(F, TagIndex.load(L.folder, coll), vecs, valid, moved if inc else None)
     t_blocks, t = round(time.time() - t, 2), time.time()
     save_neighbours(F, coll, L.image, valid)
+    t_nb, tops = round(time.time() - t, 2), None
+    if vi.kind != 'flat':  # an approximate index: each tag's results once, here (an exact one answers as fast)
+        tvecs, found = load_text_features(L.text, coll)[1:]
+        tops = save_tag_tops(F, vi, tag_query_vectors(model, tvecs, dev), np.asarray(found, bool), changed=rows if inc else None)
+    else: F.tag_tops.unlink(missing_ok=True); F.tag_top_scores.unlink(missing_ok=True)
     man = dict(stage='search-index', **want, dim=int(model.cfg.dim), valid=nv, index=vi.info, tag_blocks=dict(nb, seconds=t_blocks),
-               neighbours=dict(k=max(KS), seconds=round(time.time() - t, 2)), feature_settings=settings, shards=shards,
+               neighbours=dict(k=max(KS), seconds=t_nb), tag_tops=tops, feature_settings=settings, shards=shards,
                incremental=bool(inc), rows_projected=len(rows), seconds=round(time.time() - t0, 2))
     save_json(man, F.manifest)
     return man

@@ -22,7 +22,7 @@ from .backbone import load_backbone, pick_device
 from .model import load_matcher
 from .evidence import confidence, label_matrix, unit_rows, vote_matrix
 from .vectors import VectorIndex, top_k
-from .project import RawMatcher, check_vector_index, load_tag_blocks, torch_threads, untrained_vectors, word_vectors
+from .project import RawMatcher, check_vector_index, load_tag_blocks, load_tag_tops, tag_query_vectors, torch_threads, untrained_vectors, word_vectors
 
 # %% auto #0
 __all__ = ['MAX_RESULTS', 'rank', 'collapse_rows', 'Hit', 'Results', 'Engine']
@@ -37,6 +37,7 @@ def rank(vi:VectorIndex, # the collection's vectors
          depth=MAX_RESULTS, # at most this many results
          tag_block=None, # (vectors, rows) of the tag's images stored contiguously (`save_tag_blocks`), instead of gathering `tag_rows`
          votes=None, # (rows, votes) of the tag's nearest-tagged-image vote (`Engine.tag_votes`), or None
+         nearest=None, # (cosines, rows) of the query's `depth` nearest images when known (a tag's stored list), instead of searching `vi`
          k=1, beta=0.): # the vote's weight: score = cosine + beta * vote / k
     "Ranked (scores, rows, is_tag) of a query: its tag matches, its nearest images, or (hybrid) every tag match first, then the others."
     none = (np.zeros(0, np.float32), np.zeros(0, np.int64))
@@ -52,7 +53,7 @@ def rank(vi:VectorIndex, # the collection's vectors
         else: sc, tr = none
         sc = fused(sc, tr); top = top_k(sc, depth); tag = sc[top], tr[top]
     if mode == 'tag': return tag[0], tag[1], np.ones(len(tag[1]), bool)
-    s, r = vi.search(q, depth)  # the nearest `depth`: with the tag's rows left out, still enough for the rest of the list
+    s, r = nearest if nearest is not None else vi.search(q, depth)  # the nearest `depth`: with the tag's rows left out, still enough for the rest of the list
     if len(vr):  # images with a vote may rank above the nearest ones: score them too
         extra = vr[np.asarray(vi.valid[vr])]; extra = extra[~np.isin(extra, r)]
         s = fused(np.concatenate([s, np.einsum('ij,j->i', vi.vectors[extra], np.asarray(q, np.float32))]), r := np.concatenate([r, extra]))
@@ -120,13 +121,10 @@ class Engine:
         self._tag_col = {t: i for i, t in enumerate(self.tags)}
         self._tag_vec = {t: i for i, t in enumerate(tags) if found[i]}
         self.kv, self.kv_problem, self._bb, self.threads, self._lock, self._blocks, self._votes = kv, kv_problem, None, None, threading.Lock(), {}, None
-        self._nb = self._nbs = self._votes_by_row = None  # each image's nearest tagged images (rows, cosines), from the vector index
+        self._nb = self._nbs = self._votes_by_row = self._tops = None  # each image's nearest tagged images (rows, cosines); each tag's nearest images
         self.text_vi = vi  # what word queries search: the same vectors once trained, ConSE vectors before
         self.ranking = dict(dict(k=10, beta=0., min_score=0.), **meta.get('ranking', {}))  # chosen on validation by imgsearch-train
-        with torch.inference_mode(), torch_threads(1):  # every tag's query vector, once: a tag query skips the text tower
-            self._tag_proj = np.concatenate([  # (one empty chunk without tags: the tower says how wide its output is)
-                model.embed_texts(torch.as_tensor(self._tvecs[i:i + 4096], device=device)).float().cpu().numpy()
-                for i in range(0, max(len(self._tvecs), 1), 4096)])
+        self._tag_proj = tag_query_vectors(model, self._tvecs, device)  # every tag's query vector, once: a tag query skips the text tower
 
     @property
     def n(self): return len(self.coll)
@@ -150,7 +148,7 @@ def load(cls:Engine, path, # a folder built by imgsearch-build, trained by imgse
         model, meta = load_matcher(L.model(), dev)
         if text[1].shape[1] != model.cfg.txt_dim: raise ValueError(f'the model expects {model.cfg.txt_dim}-d word vectors, the build has {text[1].shape[1]}-d: retrain it')
         eng = cls(L, coll, TagIndex.load(L.folder, coll), model, meta, VectorIndex.load(L.index, man['index']), text, kv, kv_problem, dev)
-        eng._blocks = load_tag_blocks(L.index, eng.index, eng.vi.valid)
+        eng._blocks, eng._tops = load_tag_blocks(L.index, eng.index, eng.vi.valid), load_tag_tops(L.index) if man.get('tag_tops') else None
         eng._nb, eng._nbs = np.load(L.index.neighbours, mmap_mode='r'), np.load(L.index.neighbour_sims, mmap_mode='r')
     else:  # no trained model (no tags yet, or none with a word vector): search without one
         u = untrained_vectors(L, coll, kv)  # as imgsearch-index wrote them, else computed here, in memory
@@ -257,7 +255,8 @@ def search(self:Engine, q:str, # a tag, a word or a phrase; normalised like tags
     if words and self.meta.get('untrained'):
         note = ((note + ' ') if note else '') + ('No trained model yet: words are matched through the ImageNet classes the CNN sees in each image (ConSE); '
                                                  f'tag images and run imgsearch-train {self.path} for better results.')
-    ranked = rank(self.text_vi if words else self.vi, v, rows, mode_used, tag_block=self._blocks.get(t), votes=votes, k=self.ranking['k'], beta=self.ranking['beta'])
+    near = self._tops[self._tag_col[t]] if self._tops is not None and words and t in self._tag_vec else None  # a tag's stored nearest images
+    ranked = rank(self.text_vi if words else self.vi, v, rows, mode_used, tag_block=self._blocks.get(t), votes=votes, nearest=near, k=self.ranking['k'], beta=self.ranking['beta'])
     return self._page(t, mode, ranked, k, offset, min_score, collapse, note, floor=self.ranking['min_score'])
 
 # %% ../nbs/08b_search.ipynb #cedd46dc
