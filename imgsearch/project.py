@@ -251,8 +251,9 @@ def _project(L, coll, dev, progress=False):
     save_neighbours(F, coll, L.image, valid)
     t_nb, tops = round(time.time() - t, 2), None
     if vi.kind != 'flat':  # an approximate index: each tag's results once, here (an exact one answers as fast)
-        tvecs, found = load_text_features(L.text, coll)[1:]
-        tops = save_tag_tops(F, vi, tag_query_vectors(model, tvecs, dev), np.asarray(found, bool), changed=rows if inc else None)
+        tags, tvecs, found = load_text_features(L.text, coll); key = hashlib.sha256('\n'.join(tags).encode()).hexdigest()
+        same = inc and (man.get('tag_tops') or {}).get('tags_sha256') == key  # merge only into the lists of the same tags
+        tops = dict(save_tag_tops(F, vi, tag_query_vectors(model, tvecs, dev), np.asarray(found, bool), changed=rows if same else None), tags_sha256=key)
     else: F.tag_tops.unlink(missing_ok=True); F.tag_top_scores.unlink(missing_ok=True)
     man = dict(stage='search-index', **want, dim=int(model.cfg.dim), valid=nv, index=vi.info, tag_blocks=dict(nb, seconds=t_blocks),
                neighbours=dict(k=max(KS), seconds=t_nb), tag_tops=tops, feature_settings=settings, shards=shards,
