@@ -63,14 +63,17 @@ _WHAT = dict(checkpoint_sha256='the model', collection_fingerprint='the collecti
 _FILES = ('vectors', 'valid', 'faiss', 'neighbours', 'neighbour_sims') # what every vector index holds (`IndexFiles`)
 _TOPS = ('tag_tops', 'tag_top_scores') # what an approximate index adds (`save_tag_tops`)
 
+def _complete(F, man, trained=True): # `IndexFiles`, its manifest, whether a model made it
+    "Whether every file the index stage wrote is there."
+    return all(getattr(F, f).is_file() for f in _FILES + (('blocks_manifest',) if trained else ()) + (_TOPS if man.get('tag_tops') else ()))
+
 def check_vector_index(path, # a built collection folder or its `Layout`
                        coll=None): # its collection (read from the folder when None)
     "(manifest, None) when DIR/model/index is complete and up to date, else (None, what is wrong)."
     L = Layout.of(path); F, want = L.index, index_stamps(L, coll)
-    files = _FILES + (('blocks_manifest',) if want['checkpoint_sha256'] != 'untrained' else ())
     if not F.manifest.is_file(): return None, f'the vector index {F} is missing'
     man = load_json(F.manifest)
-    if not all(getattr(F, f).is_file() for f in files + (_TOPS if man.get('tag_tops') else ())): return None, f'the vector index {F} is incomplete'
+    if not _complete(F, man, want['checkpoint_sha256'] != 'untrained'): return None, f'the vector index {F} is incomplete'
     stale = [w for w in dict.fromkeys(_WHAT[k] for k, v in want.items() if man.get(k) != v)]
     return (man, None) if not stale else (None, f'the vector index {F} is out of date: {", ".join(stale)} changed since it was built')
 
@@ -224,7 +227,7 @@ def _project(L, coll, dev, progress=False):
     "Project the images into `L.index` (only changed shards when it can); return its manifest. Holds the folder's lock."
     F, m, want = L.index, _image_manifest(L, coll), index_stamps(L, coll)
     shards, settings, man = _shard_stamps(L, m), _feature_settings(m), (load_json(F.manifest) if F.manifest.is_file() else None)
-    if man is not None and not all(getattr(F, f).is_file() for f in _FILES + ('blocks_manifest',) + (_TOPS if man.get('tag_tops') else ())): man = None
+    if man is not None and not _complete(F, man): man = None
     t0, n, size = time.time(), len(coll), m['shard_size']
     model, _ = load_matcher(L.model(), dev)
     valid = _valid_rows(L, n)

@@ -1,4 +1,4 @@
-"""The images of a collection as unit vectors in the shared space, and a FAISS index over them: exact up to 100,000 images, an inverted file with a measured `nprobe` above.
+"""The images of a collection as unit vectors in the shared space, and a FAISS index over them: exact up to 100,000 images, above that a graph (HNSW) whose search depth is measured on typical queries.
 
 Docs: https://imgsearch.github.io/imgsearch/vectors.html.md"""
 
@@ -42,6 +42,10 @@ def _threads(n):
 
 
 # %% ../nbs/08_vectors.ipynb #e785c91a
+def _add(index, vectors, rows): # a FAISS index with ids; the collection's vectors; sorted rows to add
+    "Add the vectors of `rows` with their row numbers as ids, 100,000 at a time (memory-mapped vectors are read once)."
+    for lo in range(0, len(rows), 100_000): index.add_with_ids(np.ascontiguousarray(vectors[rows[lo:lo + 100_000]], np.float32), rows[lo:lo + 100_000])
+
 def _graph(index): # a FAISS index
     "The HNSW graph inside `index` (an `IndexIDMap2` around an `IndexHNSWFlat`), or None."
     inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else index
@@ -158,7 +162,7 @@ def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (un
         index.cp.seed = seed
         sample = np.sort(rng.choice(ids, min(n, max(train_size, 39 * nlist)), replace=False))
         index.train(np.ascontiguousarray(vectors[sample], np.float32))
-    for lo in range(0, n, 100_000): index.add_with_ids(np.ascontiguousarray(vectors[ids[lo:lo + 100_000]], np.float32), ids[lo:lo + 100_000])
+    _add(index, vectors, ids)
     vi = cls(vectors, valid, index, dict(kind=kind, rows=len(valid), vectors=n, dim=d))
     if kind != 'flat':  # calibrate: the cheapest step of the ladder (cells, or the graph's search depth) reaching `recall`
         if queries is None: queries = vectors[np.sort(rng.choice(ids, min(n, 200), replace=False))]
@@ -170,7 +174,8 @@ def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (un
         def found(Q, C, f): # the top k of each query's first k*f candidates, re-scored exactly (ivf, hnsw: its first k)
             if kind != 'ivfpq': return C[:, :k]
             return [vi.rescore(q, c[c >= 0][:k * f], k)[1] for q, c in zip(Q, C)]
-        for p in ladder if (ef_search if kind == 'hnsw' else nprobe) is None else [ef_search if kind == 'hnsw' else nprobe]:
+        fixed = ef_search if kind == 'hnsw' else nprobe
+        for p in ladder if fixed is None else [fixed]:
             if kind == 'hnsw': vi.graph.hnsw.efSearch = p
             else: index.nprobe = p
             cands = [index.search(g, min(n, k * depths[-1]))[1] for g in groups]  # in one batch; the deepest depth holds the others
@@ -222,7 +227,7 @@ def update(self:VectorIndex, rows): # rows whose vectors or validity changed sin
     rows = np.unique(np.asarray(rows, np.int64))
     if self.kind != 'hnsw': self.index.remove_ids(rows)  # a graph cannot remove: `search` re-scores what it finds and drops duplicates
     new = rows[self.valid[rows]]
-    for lo in range(0, len(new), 100_000): self.index.add_with_ids(np.ascontiguousarray(self.vectors[new[lo:lo + 100_000]], np.float32), new[lo:lo + 100_000])
+    _add(self.index, self.vectors, new)
     self.info.update(rows=self.n, vectors=self.n_valid)
     if self.kind == 'hnsw': self.info['entries'] = int(self.index.ntotal)
     return self
