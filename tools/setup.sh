@@ -12,7 +12,8 @@ stamp=.venv/.imgsearch-installed
 want=$(sha256sum pyproject.toml | cut -c1-32)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "imgsearch: installing dependencies into .venv (torch, torchvision, timm, gensim, nbdev, ...)"
-  extra=()
+  # no pip cache: the wheels would be kept a second time on disk (several GB with torch's CUDA build)
+  extra=(--no-cache-dir)
   # wheels kept on this machine's disk (torch is several GB): use them when the folder exists
   [ -d /opt/wheels ] && extra+=(--find-links /opt/wheels)
   .venv/bin/python -m pip install -q --upgrade pip "${extra[@]}" 2>&1 | grep -v '^WARNING: Location' || true
