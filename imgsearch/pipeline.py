@@ -10,7 +10,7 @@ import os, sys, tempfile, time
 from dataclasses import replace
 from pathlib import Path
 from fastcore.script import call_parse
-from .files import FolderBusy
+from .files import FolderBusy, writer_lock
 from .layout import Layout
 from .build import build_collection
 from .train import SEED_FAITHFUL, TrainConfig, train_collection
@@ -46,10 +46,11 @@ def build_sample(out=None, # folder to build into (reused when complete); None: 
                  epochs=15, # training epochs of each model
                  progress=False): # show progress bars
     "Build, train (ours and seed-faithful), index and evaluate the committed sample collection in `out`; return its path."
-    out = Path(out or os.environ.get('IMGSEARCH_SAMPLE') or tempfile.mkdtemp(prefix='imgsearch-sample-'))
-    if Layout(out).eval_report.is_file(): build_vector_index(out); return out
-    run_pipeline('sample', out, TrainConfig(epochs=epochs, batch_size=64, patience=0), replace(SEED_FAITHFUL, epochs=epochs),
-                 batch_size=16, device='cpu', progress=progress)
+    out = Path(out or os.environ.get('IMGSEARCH_SAMPLE') or tempfile.mkdtemp(prefix='imgsearch-sample-')).resolve()
+    with writer_lock(out.with_name(out.name + '.building'), wait=3600):  # processes side by side (test workers) build it once
+        if Layout(out).eval_report.is_file(): build_vector_index(out); return out
+        run_pipeline('sample', out, TrainConfig(epochs=epochs, batch_size=64, patience=0), replace(SEED_FAITHFUL, epochs=epochs),
+                     batch_size=16, device='cpu', progress=progress)
     return out
 
 # %% ../nbs/08e_pipeline.ipynb #7feef9c3
