@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 def pytest_configure(config):
-    "One sample collection per test run: the notebooks that call `build_sample()` share it (the first one builds it)."
+    "One sample collection per test run: the notebooks that call `build_sample()` share it (the first one builds it, a lock holds back the other test processes)."
     os.environ.setdefault('IMGSEARCH_SAMPLE', tempfile.mkdtemp(prefix='imgsearch-sample-'))
 
 def pytest_collect_file(parent, file_path):
