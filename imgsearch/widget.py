@@ -11,6 +11,7 @@ __all__ = ['ResultCell', 'SearchBox']
 import html, os
 import numpy as np
 import ipywidgets as W
+from fastcore.basics import patch
 from .data import MODES
 from .search import Engine
 from .suggest import suggest_tags
@@ -71,6 +72,9 @@ class SearchBox:
 
     def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
 
+    def _uploaded(self, change): # the upload widget's change: a picture to search with
+        if change['new']: self.search_image(bytes(change['new'][0]['content']))
+
     def _thumb(self, id):
         "A thumbnail's bytes; empty for an image file that has gone missing or cannot be read."
         try: return self.thumbs.get(id)
@@ -82,79 +86,87 @@ class SearchBox:
         self.status.value = f'<span style="color:#b42318">{html.escape(msg)}</span>'
         self.grid.children, self.nav.layout.display = (), 'none'
 
-    def _run(self, query, # (kind, subject, mode, k): ('search', words, mode, k), ('similar', id, None, k) or ('image', id of the picture, None, k)
-             offset=0): # rank of the page's first result
-        "Show the page at `offset` of `query` with the current filters, unless it is what is shown already; or show its error."
-        shown = (query, offset, self.collapse.value, self.weaker.value)
-        if shown == self._shown and self.error is None: return self.results
-        self.query, self.offset, self._shown, self.error = query, offset, shown, None
-        kind, subject, mode, k = query
-        kw = dict(k=k, offset=offset, collapse=self.collapse.value, min_score=-1. if self.weaker.value else None)  # None: the calibrated floor
-        try: r = (self.engine.search(subject, mode=mode, **kw) if kind == 'search' else
-                  self.engine.similar(subject, **kw) if kind == 'similar' else self.engine.search_image(self._features(), **kw))
-        except KeyError as e: return self._fail(str(e.args[0]) if e.args else 'unknown image id')
-        except ValueError as e: return self._fail(str(e))  # ImageError is a ValueError
-        self.results = r
-        if not self.history or self.history[-1] != query: self.history.append(query)  # a page or a filter is not a new query
-        what = {'search': f'“{r.query}” ({r.mode})', 'similar': f'images like {subject}', 'image': 'images like your picture'}[kind]
-        self.status.value = (html.escape(f'Results for {what}' + (f': {r.message}' if r.message else ''))  # how many: the pager says
-                             + (self._about(subject) if kind == 'similar' else ''))
-        self.cells = [ResultCell(h, self._thumb(h.id), self.size, self.similar) for h in r.hits]
-        self.grid.children = self.cells
-        self._pager(r)
-        return r
+# %% ../nbs/10_widget.ipynb #sbox0002
+@patch
+def _run(self:SearchBox, query, # (kind, subject, mode, k): ('search', words, mode, k), ('similar', id, None, k) or ('image', id of the picture, None, k)
+         offset=0): # rank of the page's first result
+    "Show the page at `offset` of `query` with the current filters, unless it is what is shown already; or show its error."
+    shown = (query, offset, self.collapse.value, self.weaker.value)
+    if shown == self._shown and self.error is None: return self.results
+    self.query, self.offset, self._shown, self.error = query, offset, shown, None
+    kind, subject, mode, k = query
+    kw = dict(k=k, offset=offset, collapse=self.collapse.value, min_score=-1. if self.weaker.value else None)  # None: the calibrated floor
+    try: r = (self.engine.search(subject, mode=mode, **kw) if kind == 'search' else
+              self.engine.similar(subject, **kw) if kind == 'similar' else self.engine.search_image(self._features(), **kw))
+    except KeyError as e: return self._fail(str(e.args[0]) if e.args else 'unknown image id')
+    except ValueError as e: return self._fail(str(e))  # ImageError is a ValueError
+    self.results = r
+    if not self.history or self.history[-1] != query: self.history.append(query)  # a page or a filter is not a new query
+    what = {'search': f'“{r.query}” ({r.mode})', 'similar': f'images like {subject}', 'image': 'images like your picture'}[kind]
+    self.status.value = (html.escape(f'Results for {what}' + (f': {r.message}' if r.message else ''))  # how many: the pager says
+                         + (self._about(subject) if kind == 'similar' else ''))
+    self.cells = [ResultCell(h, self._thumb(h.id), self.size, self.similar) for h in r.hits]
+    self.grid.children = self.cells
+    self._pager(r)
+    return r
 
-    def _features(self):
-        "The shown picture's backbone features, computed once for all its pages (kept in place of the picture)."
-        if not isinstance(self._image, np.ndarray): self._image = self.engine.image_features(self._image)
-        return self._image
+@patch
+def _features(self:SearchBox):
+    "The shown picture's backbone features, computed once for all its pages (kept in place of the picture)."
+    if not isinstance(self._image, np.ndarray): self._image = self.engine.image_features(self._image)
+    return self._image
 
-    def _pager(self, r): # the `Results` shown
-        "Set the page indicator ('13–24 of 57', '+' when the ranking stopped at its cap), the buttons and the weaker-matches box for `r`."
-        more = '+' if r.more else ''
-        self.pages.value = f'{r.offset + 1}–{r.offset + len(r.hits)} of {r.total}{more}' if r.hits else 'no results'
-        self.pages.tooltip = f'the ranking stops at {r.total} results: more images match' if r.more else None
-        self.prev.disabled, self.next.disabled = r.offset == 0, r.offset + r.k >= r.total
-        self.weaker.disabled = not (r.hidden or self.weaker.value)  # it stays clickable while on
-        self.weaker.description = f'show {r.hidden} weaker match{"es" if r.hidden > 1 else ""}' if r.hidden else 'show weaker matches'
-        self.nav.layout.display = ''
+@patch
+def _pager(self:SearchBox, r): # the `Results` shown
+    "Set the page indicator ('13–24 of 57', '+' when the ranking stopped at its cap), the buttons and the weaker-matches box for `r`."
+    more = '+' if r.more else ''
+    self.pages.value = f'{r.offset + 1}–{r.offset + len(r.hits)} of {r.total}{more}' if r.hits else 'no results'
+    self.pages.tooltip = f'the ranking stops at {r.total} results: more images match' if r.more else None
+    self.prev.disabled, self.next.disabled = r.offset == 0, r.offset + r.k >= r.total
+    self.weaker.disabled = not (r.hidden or self.weaker.value)  # it stays clickable while on
+    self.weaker.description = f'show {r.hidden} weaker match{"es" if r.hidden > 1 else ""}' if r.hidden else 'show weaker matches'
+    self.nav.layout.display = ''
 
-    def page(self, step:int=1): # pages forward; negative: back
-        "Show the page `step` pages after the shown one (the next by default); nothing changes past either end."
-        r = self.results
-        if r is None or not 0 <= self.offset + step * r.k < r.total: return r
-        return self._run(self.query, self.offset + step * r.k)
+@patch
+def _about(self:SearchBox, id):
+    "The image's own tags and the tags the engine suggests for it, as HTML for the status line."
+    s = suggest_tags(self.engine, id)
+    sug = ', '.join(x['tag'] + ('' if x['confidence'] is None else f" ({x['confidence']:.0%})") for x in s['suggested'])
+    return '<br>' + html.escape(f"its tags: {', '.join(s['tags']) or 'none'}; suggested: {sug or 'none'}")
 
-    def search(self, q:str=None): # a query; None reads the text box
-        "Search for the text box's query (or `q`) with the chosen mode and k, from the first page."
-        if q is not None: self.text.value = q  # its observer runs the search
-        q = self.text.value
-        if not q.strip():
-            self.query = None
-            return self._fail('type a query first')
-        return self._run(('search', q, self.mode.value, self.k.value))
+# %% ../nbs/10_widget.ipynb #sbox0003
+@patch
+def search(self:SearchBox, q:str=None): # a query; None reads the text box
+    "Search for the text box's query (or `q`) with the chosen mode and k, from the first page."
+    if q is not None: self.text.value = q  # its observer runs the search
+    q = self.text.value
+    if not q.strip():
+        self.query = None
+        return self._fail('type a query first')
+    return self._run(('search', q, self.mode.value, self.k.value))
 
-    def similar(self, id:str): # an image id of the collection
-        "Show images like the image `id` ('more like this')."
-        return self._run(('similar', id, None, self.k.value))
+@patch
+def similar(self:SearchBox, id:str): # an image id of the collection
+    "Show images like the image `id` ('more like this')."
+    return self._run(('similar', id, None, self.k.value))
 
-    def _about(self, id):
-        "The image's own tags and the tags the engine suggests for it, as HTML for the status line."
-        s = suggest_tags(self.engine, id)
-        sug = ', '.join(x['tag'] + ('' if x['confidence'] is None else f" ({x['confidence']:.0%})") for x in s['suggested'])
-        return '<br>' + html.escape(f"its tags: {', '.join(s['tags']) or 'none'}; suggested: {sug or 'none'}")
+@patch
+def page(self:SearchBox, step:int=1): # pages forward; negative: back
+    "Show the page `step` pages after the shown one (the next by default); nothing changes past either end."
+    r = self.results
+    if r is None or not 0 <= self.offset + step * r.k < r.total: return r
+    return self._run(self.query, self.offset + step * r.k)
 
-    def search_image(self, img): # a PIL image, image bytes or a path
-        "Show images like a picture."
-        self._image = img
-        return self._run(('image', id(img), None, self.k.value))
+@patch
+def search_image(self:SearchBox, img): # a PIL image, image bytes or a path
+    "Show images like a picture."
+    self._image = img
+    return self._run(('image', id(img), None, self.k.value))
 
-    def rerun(self):
-        "Run the shown request again from its first page, with the current mode, k and filters."
-        kind = self.query[0] if self.query else None
-        if kind == 'similar': return self.similar(self.query[1])
-        if kind == 'image': return self._run(('image', self.query[1], None, self.k.value))  # the same picture
-        if self.text.value.strip(): return self.search()
-
-    def _uploaded(self, change):
-        if change['new']: self.search_image(bytes(change['new'][0]['content']))
+@patch
+def rerun(self:SearchBox):
+    "Run the shown request again from its first page, with the current mode, k and filters."
+    kind = self.query[0] if self.query else None
+    if kind == 'similar': return self.similar(self.query[1])
+    if kind == 'image': return self._run(('image', self.query[1], None, self.k.value))  # the same picture
+    if self.text.value.strip(): return self.search()

@@ -13,7 +13,9 @@ another title (`search`: `Engine.search_image`, the page "Searching by words") i
 weighted like titles: its last word with a mark (`search§`), which no page has. A query word that begins it
 (`search*`) matches it, a longer or other one (`search_image*`, `similar*`) does not: the exact name comes first, and
 other queries rank as before. A name that only equals a word of another title (`Engine.search_image`,
-`SearchBox.search_image`) gets no mark: marked, it would match `search*` too and rise above `Engine.search`.
+`SearchBox.search_image`) gets no mark: marked, it would match `search*` too and rise above `Engine.search`. Nor does a
+name whose first word begins with its last (`SearchBox.search`): `search*` matches it twice already, and with the mark
+it too would rise above `Engine.search`.
 """
 import json, re
 from pathlib import Path
@@ -50,5 +52,6 @@ def on_post_build(config):
     titles = [(d['location'], [w for w in sep.split(d['title'].lower()) if w]) for d in idx['docs']]
     for d in idx['docs']:
         if d['location'] not in _api or not (last := sep.split(d['title'].lower())[-1]): continue
+        if any(w.startswith(last) and w != last for w in sep.split(d['title'].lower())[:-1]): continue  # `SearchBox.search`: see above
         if any(loc != d['location'] and any(w.startswith(last) and w != last for w in ws) for loc, ws in titles): d['name'] = last + MARK
     f.write_text(json.dumps(idx, ensure_ascii=False, separators=(',', ':')), encoding='utf-8')
