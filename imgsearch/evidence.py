@@ -21,13 +21,14 @@ def unit_rows(x): # [n, d] array (any float dtype; may be memory-mapped)
 
 # %% ../nbs/05b_evidence.ipynb #cb65bc7e
 def _exact_top(feats, q, evidence, k, chunk):
-    "Exact top-`k` evidence rows of rows `q` by cosine, by brute force in chunks."
-    Q = unit_rows(feats[q]); S, I = np.full((len(q), k), -np.inf, np.float32), np.zeros((len(q), k), np.int64)
+    "Exact top-`k` evidence rows of rows `q` by cosine, by brute force a chunk of evidence at a time: (rows, cosines) [n, k], nearest first."
+    Q, heap = unit_rows(feats[q]), faiss.ResultHeap(len(q), k, keep_max=True)  # FAISS keeps each row's best k across chunks
     for lo in range(0, len(evidence), chunk):
-        s = Q @ unit_rows(feats[evidence[lo:lo + chunk]]).T
-        S2, I2 = np.concatenate([S, s], 1), np.concatenate([I, np.broadcast_to(evidence[lo:lo + chunk], s.shape)], 1)
-        top = np.argsort(-S2, 1, kind='stable')[:, :k]; S, I = np.take_along_axis(S2, top, 1), np.take_along_axis(I2, top, 1)
-    return I
+        ev = evidence[lo:lo + chunk]
+        S, I = faiss.knn(Q, unit_rows(feats[ev]), min(k, len(ev)), metric=faiss.METRIC_INNER_PRODUCT)
+        heap.add_result(S, np.where(I >= 0, ev[np.clip(I, 0, None)], -1))
+    heap.finalize()
+    return heap.I, heap.D
 
 def _refined(feats, index, r, evidence, kk, factor):
     "The approximate index's `factor * kk` candidates of rows `r`, re-scored by their exact cosine: (cosines, rows) [n, kk]."
@@ -40,7 +41,7 @@ def _refined(feats, index, r, evidence, kk, factor):
 
 # %% ../nbs/05b_evidence.ipynb #34c758f7
 def _evidence_index(feats, evidence, exact_max, recall, chunk, seed=0):
-    "A FAISS index of the unit `evidence` rows: exact up to `exact_max`, else PCA to 256-d + IVF with the fewest probes reaching `recall`."
+    "A FAISS index of the unit `evidence` rows: exact up to `exact_max`, else PCA to 256-d + IVF with the fewest probes reaching `recall`; None when a quarter of the lists does not."
     n, d = len(evidence), feats.shape[1]
     if n <= exact_max: index = faiss.IndexFlatIP(d)
     else:
@@ -51,11 +52,12 @@ def _evidence_index(feats, evidence, exact_max, recall, chunk, seed=0):
     for lo in range(0, n, chunk): index.add(unit_rows(feats[evidence[lo:lo + chunk]]))
     if n > exact_max:  # calibrate on 200 evidence rows against exact search over all of them
         ivf, q = faiss.extract_index_ivf(index), np.sort(np.random.default_rng(seed + 1).choice(evidence, min(n, 200), replace=False))
-        truth = _exact_top(feats, q, evidence, 10, chunk)
-        for p in (4, 8, 16, 32, 64, 128, 256, nlist):
-            ivf.nprobe = min(p, nlist)
+        truth = _exact_top(feats, q, evidence, 10, chunk)[0]
+        for p in [p for p in (4, 8, 16, 32, 64, 128, 256, 512, 1024) if p <= nlist // 4]:
+            ivf.nprobe = p
             got = _refined(feats, index, q, evidence, 10, 4)[0]
-            if np.mean([len(np.intersect1d(a, b)) / len(b) for a, b in zip(got, truth)]) >= recall: break
+            if np.mean([len(np.intersect1d(a, b)) / len(b) for a, b in zip(got, truth)]) >= recall: return index
+        return None  # probing more lists costs more than comparing with every row
     return index
 
 # %% ../nbs/05b_evidence.ipynb #a5a5cc19
@@ -72,14 +74,17 @@ def nearest_evidence(feats, # [N, dim] raw image features (may be memory-mapped)
     rows, evidence = np.asarray(rows, np.int64), np.asarray(evidence, np.int64)
     nb, sims = np.full((len(rows), k), -1, np.int64), np.zeros((len(rows), k), np.float32)
     if not len(rows) or not len(evidence): return nb, sims
-    index, kk = _evidence_index(feats, evidence, exact_max, recall, chunk), min(k + 1, len(evidence))
-    exact, step = len(evidence) <= exact_max, chunk if len(evidence) <= exact_max else 1024  # re-ranking gathers [step, 4 kk, dim]
+    few = len(evidence) > exact_max and len(rows) <= chunk  # comparing a few rows with every tagged image costs less than an IVF's build
+    index, kk = None if few else _evidence_index(feats, evidence, exact_max, recall, chunk), min(k + 1, len(evidence))
+    flat, ivf = len(evidence) <= exact_max, index is not None and len(evidence) > exact_max
+    step = 1024 if ivf else chunk if flat else 16 * chunk  # re-ranking gathers [step, 4 kk, dim]; without an index each step reads every row
     for lo in range(0, len(rows), step):
         r = rows[lo:lo + step]
-        if exact:
+        if flat:
             S, I = index.search(unit_rows(feats[r]), kk)
             I = np.where(I >= 0, evidence[np.clip(I, 0, None)], -1)
-        else: I, S = _refined(feats, index, r, evidence, kk, 4)
+        elif ivf: I, S = _refined(feats, index, r, evidence, kk, 4)
+        else: I, S = _exact_top(feats, r, evidence, kk, chunk)
         drop = (I == r[:, None]) | (I < 0)
         o = np.argsort(drop, axis=1, kind='stable')[:, :k]  # the image itself and padding move to the end
         I, S, drop = (np.take_along_axis(a, o, 1) for a in (I, S, drop))
