@@ -216,9 +216,8 @@ def _train(data, cfg, pairs, val_rows, seen, device, progress, amp, epochs, pati
     mcfg = MatchConfig(img_dim=data.feats.shape[1], txt_dim=data.vecs.shape[1], hidden=cfg.hidden, dim=cfg.dim,
                        dropout=cfg.dropout, img_act=cfg.img_act, txt_layers=cfg.txt_layers, standardise=cfg.standardise)
     model = MatchNet(mcfg)
-    fit_rows = np.unique(pairs[:, 0])
-    model.set_input_stats(np.asarray(data.feats[fit_rows[:100_000]]), data.vecs[np.unique(pairs[:, 1])])
     if init is not None: model.load_state_dict(init.state_dict())  # go on from a trained model, its input statistics included
+    else: model.set_input_stats(np.asarray(data.feats[np.unique(pairs[:, 0])[:100_000]]), data.vecs[np.unique(pairs[:, 1])])
     model.to(device)
     opt = (torch.optim.SGD(model.parameters(), lr=cfg.lr) if cfg.optimizer == 'sgd' else
            torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
