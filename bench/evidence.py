@@ -6,18 +6,24 @@ table of every withheld image. Both ask for each row's nearest tagged images amo
 scale. This writes float16 features to a memory-mapped file, as the image stage stores them at that size, and times
 in one run, on the same rows:
 
-- **the engine**: `nearest_evidence` as the library runs it: rows compared with every tagged image when they are few
-  (at most `chunk`), else an IVF whose probe count is calibrated, or the comparison with every image when a quarter
-  of the IVF's lists does not reach the recall;
+- **the engine**: `nearest_evidence` as the library runs it: rows compared with every tagged image when that costs at
+  most `EVIDENCE_WORK` multiply-adds, else the approximate index (`_approximate`) whose probe count is calibrated, or
+  the exact comparison when the probes do not reach the recall and it is affordable;
 - **the IVF route**: what the rows would cost through the IVF: its build and calibration (`_evidence_index`), then,
-  when the calibration keeps it, the search with exact re-ranking (`_refined`).
+  when the calibration keeps it, the search with its candidates re-scored against the full features (`_searched`).
 
 Features: `--clusters` centres in 1280-d plus Gaussian noise of `--noise` times a centre's length (with much noise the
 nearest neighbours are spread over the IVF's lists, as in the scale bench's synthetic features).
 
+With `--table`, every image gets its neighbours among the tagged ones, as the index stage's neighbour table
+(`imgsearch.project.save_neighbours`) does: the first `--rows` images are untagged, the rest tagged. Prints the time,
+the peak memory and `nearest_evidence`'s report (method, probes, recall@10 and cosine ratio on its calibration
+sample).
+
     .venv/bin/python bench/evidence.py --n 400000 --rows 2000
+    .venv/bin/python bench/evidence.py --n 1700000 --rows 170000 --table   # the neighbour table at the seed's scale
 """
-import argparse, os, tempfile, time
+import argparse, os, resource, tempfile, time
 import numpy as np
 from imgsearch import evidence as E
 
@@ -40,18 +46,26 @@ def main():
     ap.add_argument('--clusters', type=int, default=2000, help='cluster centres')
     ap.add_argument('--noise', type=float, default=1.0, help='noise per dimension, against centres of unit variance per dimension')
     ap.add_argument('--k', type=int, default=20, help='neighbours per row')
+    ap.add_argument('--table', action='store_true', help="every image's neighbours (the index stage's table), not only --rows")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         feats = features(os.path.join(tmp, 'feats.npy'), a.n, a.dim, a.clusters, a.noise)
         rows, ev = np.arange(a.rows), np.arange(a.rows, a.n)
+        if a.table:
+            rep, t = {}, time.perf_counter()
+            nb, sims = E.nearest_evidence(feats, np.arange(a.n), ev, k=a.k, report=rep)
+            print(f'{a.n:,} images ({len(ev):,} tagged), k {a.k}, {a.dim}-d float16, noise {a.noise}: the neighbour table of every image')
+            print(f'{time.perf_counter() - t:.1f} s, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB; {rep}')
+            print(f'rows without a full table: {int((nb < 0).any(1).sum())}; mean cosine of the nearest: {sims[:, 0].mean():.4f}')
+            return
         t = time.perf_counter(); nb, _ = E.nearest_evidence(feats, rows, ev, k=a.k); engine = time.perf_counter() - t
-        t = time.perf_counter(); ix = E._evidence_index(feats, ev, E.EVIDENCE_EXACT, 0.95, 8192); build = time.perf_counter() - t
+        t = time.perf_counter(); ix = E._evidence_index(feats, ev, E.EVIDENCE_EXACT, 0.95, 8192, a.rows, E.EVIDENCE_WORK); build = time.perf_counter() - t
         search, same = 0., float('nan')
         if ix is not None:
             t = time.perf_counter()
-            got = np.concatenate([E._refined(feats, ix, rows[lo:lo + 1024], ev, a.k, 4)[0] for lo in range(0, a.rows, 1024)])
+            got = np.concatenate([E._searched(ix, feats, rows[lo:lo + 8192], ev, a.k)[0] for lo in range(0, a.rows, 8192)])
             search, same = time.perf_counter() - t, np.mean([len(np.intersect1d(x, y)) / a.k for x, y in zip(nb, got)])
-        ivf = 'none, a quarter of its lists misses the recall' if ix is None else f'nprobe {E.faiss.extract_index_ivf(ix).nprobe} of {E.faiss.extract_index_ivf(ix).nlist}'
+        ivf = 'none, its probes miss the recall and the exact comparison is affordable' if ix is None else f'nprobe {E.faiss.extract_index_ivf(ix).nprobe} of {E.faiss.extract_index_ivf(ix).nlist}'
         print(f'{a.n:,} images ({len(ev):,} tagged), {a.rows:,} rows, k {a.k}, {a.dim}-d float16, noise {a.noise}; calibrated IVF: {ivf}')
         print('| neighbour table | seconds |\n|---|---|')
         print(f'| the engine | {engine:.1f} |\n| the IVF route: build and calibration | {build:.1f} |' + (f'\n| the IVF route: search | {search:.1f} |' if ix is not None else ''))

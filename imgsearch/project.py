@@ -188,25 +188,25 @@ def load_tag_tops(out): # the vector index folder (an `IndexFiles` or a path)
 # %% ../nbs/08a_project.ipynb #eb9b5f26
 def neighbour_table(coll, # the collection
                     image, # its image stage folder (`Layout.image`)
-                    valid): # the rows with a vector
+                    valid, # the rows with a vector
+                    report=None): # a dict `nearest_evidence` fills with how the neighbours were found
     "Each image's nearest tagged images by raw CNN feature (`nearest_evidence`): (rows, cosines), [N, max(KS)]."
     feats, _ = load_image_features(image, coll, memory_map=True)
     ev = np.flatnonzero(valid & np.array([bool(it.tags) and not it.removed for it in coll], bool))
     rows = np.flatnonzero(valid)
     nb, sims = np.full((len(coll), max(KS)), -1, np.int64), np.zeros((len(coll), max(KS)), np.float32)
-    nb[rows], sims[rows] = nearest_evidence(feats, rows, ev, k=max(KS))
+    nb[rows], sims[rows] = nearest_evidence(feats, rows, ev, k=max(KS), report=report)
     return nb, sims
 
 def save_neighbours(out, # the vector index folder (an `IndexFiles` or a path)
                     coll, image, valid): # as in `neighbour_table`
-    "Write `neighbour_table` to the vector index folder."
-    F = _index_files(out)
-    for f, a in zip((F.neighbours, F.neighbour_sims), neighbour_table(coll, image, valid)):
+    "Write `neighbour_table` to the vector index folder; return how the neighbours were found (`nearest_evidence`'s report)."
+    F, rep = _index_files(out), {}
+    for f, a in zip((F.neighbours, F.neighbour_sims), neighbour_table(coll, image, valid, rep)):
         with atomic_write(f, 'wb') as o: np.save(o, a)
+    return rep
 
-def _valid_rows(L, n):
-    valid = np.ones(n, bool); valid[[d['row'] for d in skipped_entries(L.image)]] = False
-    return valid
+def _valid_rows(L, n): return ~np.isin(np.arange(n), np.array([d['row'] for d in skipped_entries(L.image)], np.int64))
 
 # %% ../nbs/08a_project.ipynb #1e1b7d7b
 def _calibration_queries(L, coll, model, dev, vecs, valid, kv):
@@ -251,7 +251,7 @@ def _project(L, coll, dev, progress=False):
     moved = np.zeros(n, bool); moved[rows] = True  # validity changes only in changed shards too
     t = time.time(); nb = save_tag_blocks(F, TagIndex.load(L.folder, coll), vecs, valid, moved if inc else None)
     t_blocks, t = round(time.time() - t, 2), time.time()
-    save_neighbours(F, coll, L.image, valid)
+    how = save_neighbours(F, coll, L.image, valid)
     t_nb, tops = round(time.time() - t, 2), None
     if vi.kind != 'flat':  # an approximate index: each tag's results once, here (an exact one answers as fast)
         tags, tvecs, found = load_text_features(L.text, coll); key = hashlib.sha256('\n'.join(tags).encode()).hexdigest()
@@ -259,7 +259,7 @@ def _project(L, coll, dev, progress=False):
         tops = dict(save_tag_tops(F, vi, tag_query_vectors(model, tvecs, dev), np.asarray(found, bool), changed=rows if same else None), tags_sha256=key)
     else: F.tag_tops.unlink(missing_ok=True); F.tag_top_scores.unlink(missing_ok=True)
     man = dict(stage='search-index', **want, dim=int(model.cfg.dim), valid=nv, index=vi.info, tag_blocks=dict(nb, seconds=t_blocks),
-               neighbours=dict(k=max(KS), seconds=t_nb), tag_tops=tops, feature_settings=settings, shards=shards,
+               neighbours=dict(k=max(KS), seconds=t_nb, **how), tag_tops=tops, feature_settings=settings, shards=shards,
                incremental=bool(inc), rows_projected=len(rows), seconds=round(time.time() - t0, 2))
     save_json(man, F.manifest)
     return man
