@@ -199,7 +199,7 @@ def run_size(n, a, folder):
         build_vector_index(L, device='cpu')
     out = L.index; man = load_json(out.manifest)
     res.update(project_s=man['seconds'], projection_s=acc['embed_images'], index_build_s=acc['build'], index_save_s=acc['save'],
-               tag_blocks=man['tag_blocks'], tag_blocks_mib=size_of(out.blocks) / MiB, index=man['index'],
+               tag_blocks=man['tag_blocks'], tag_blocks_mib=size_of(out.blocks) / MiB, index=man['index'], neighbours=man['neighbours'],
                vectors_mib=size_of(out.vectors) / MiB, index_faiss_mib=size_of(out.faiss) / MiB)
 
     r0 = rss()
@@ -282,6 +282,8 @@ def table(results):
     add('vector index: kind', lambda r: r['index']['kind'] + ('' if r['index']['kind'] == 'flat' else f" m {r['index']['m']} efSearch {r['index']['ef_search']}" if r['index']['kind'] == 'hnsw' else
         f" nlist {r['index']['nlist']} nprobe {r['index']['nprobe']}" + (f" rerank x{r['index']['rerank']}" if 'rerank' in r['index'] else '')), '{}', False)
     add('vector index: recall@100 (tags, words, images)', lambda r: ', '.join(f'{x:.3f}' for x in r['index']['recall_at_100']) if r['index']['kind'] != 'flat' else 'exact', '{}', False)
+    add('build_vector_index: neighbour table (s)', lambda r: r['neighbours']['seconds'], '{:.1f}')
+    add('neighbour table: method (recall@10, cosine ratio)', lambda r: r['neighbours'].get('method', 'exact') + (f" nprobe {r['neighbours']['nprobe']} ({r['neighbours']['recall']:.3f}, {r['neighbours']['cosine_ratio']:.3f})" if r['neighbours'].get('method') == 'ivf' else ''), '{}', False)
     add('vector index: vectors.npy + index.faiss (MiB)', lambda r: r['vectors_mib'] + r['index_faiss_mib'], '{:.0f}')
     add('build_vector_index: peak RSS (GiB)', lambda r: r['stages']['project + vector index']['peak_rss_gib'])
     add('Engine.load (s)', lambda r: r['stages']['Engine.load']['seconds'], '{:.1f}')
