@@ -48,18 +48,16 @@ def _approximate(d, n, seed):
     index.k_factor = REFINE
     return index
 
-def _evidence_index(feats, evidence, exact_max, recall, chunk, rows=0, work=0, report=None, seed=0):
-    "A FAISS index of the unit `evidence` rows: exact up to `exact_max`, else `_approximate` with the fewest probes reaching `recall` (within `work` for `rows` queries); None when they do not and the exact comparison fits in `work`."
+def _evidence_index(feats, evidence, recall, chunk, rows=0, work=0, report=None, seed=0):
+    "`_approximate` over the unit `evidence` rows, with the fewest probes finding `recall` of the exact 10 nearest on a sample (or after which more find no more), within `work` multiply-adds for `rows` queries."
     n, d, report = len(evidence), feats.shape[1], {} if report is None else report
-    index = faiss.IndexFlatIP(d) if n <= exact_max else _approximate(d, n, seed)
-    if n > exact_max: index.train(unit_rows(feats[np.sort(np.random.default_rng(seed).choice(evidence, min(n, 64 * faiss.extract_index_ivf(index).nlist), replace=False))]))
+    index = _approximate(d, n, seed); ivf = faiss.extract_index_ivf(index)
+    index.train(unit_rows(feats[np.sort(np.random.default_rng(seed).choice(evidence, min(n, 64 * ivf.nlist), replace=False))]))
     for lo in range(0, n, chunk): index.add(unit_rows(feats[evidence[lo:lo + chunk]]))
-    if n <= exact_max: report.update(method='flat'); return index
-    # calibrate on 200 evidence rows against exact search over all of them
-    ivf, q = faiss.extract_index_ivf(index), np.sort(np.random.default_rng(seed + 1).choice(evidence, min(n, 200), replace=False))
+    q = np.sort(np.random.default_rng(seed + 1).choice(evidence, min(n, 200), replace=False))  # calibration: exact search over all of them
     truth, tsims = _exact_top(feats, q, evidence, 10, chunk)
     cost = lambda p: rows * p * n / ivf.nlist * 256  # the rows' search with p probes: a code scanned costs about 256 multiply-adds of a matrix product
-    probes, last = [p for p in (4, 8, 16, 32, 64, 128, 256, 512, 1024) if p <= ivf.nlist // 4 and (p == 4 or cost(p) <= work)], 0.
+    probes, last = [p for p in (4, 8, 16, 32, 64, 128, 256, 512, 1024) if p == 4 or (p <= ivf.nlist // 4 and cost(p) <= work)], 0.
     for p in probes:
         ivf.nprobe = p
         got, gsims = _searched(index, feats, q, evidence, 10)
@@ -67,32 +65,35 @@ def _evidence_index(feats, evidence, exact_max, recall, chunk, rows=0, work=0, r
         if p > 4 and r < last + .01: ivf.nprobe = p // 2; break  # more probes find no more
         report.update(method='ivf', nlist=int(ivf.nlist), nprobe=p, recall=round(r, 4),
                       cosine_ratio=round(float(np.mean(gsims.sum(1) / np.clip(tsims.sum(1), 1e-12, None))), 4))
-        if r >= recall: return index
+        if r >= recall: break
         last = r
-    if rows * n * d <= work: report.clear(); report.update(method='exact'); return None  # cheaper than probing more lists
-    return index  # the exact comparison is out of reach: the probes the budget allows, their recall reported
+    return index
 
 
 # %% ../nbs/05b_evidence.ipynb #a5a5cc19
-EVIDENCE_EXACT = 100_000 # up to this many tagged images neighbours are found exactly; above, maybe through `_approximate`
-EVIDENCE_WORK = 1.5e13 # multiply-adds: an exact comparison of more rows with more tagged images goes through the IVF
+EVIDENCE_EXACT = 100_000 # up to this many tagged images an exact search holds them all in one FAISS flat index
+EVIDENCE_WORK = 2e12 # multiply-adds: a costlier exact comparison of the rows with the tagged images goes through `_evidence_index`
 
 def nearest_evidence(feats, # [N, dim] raw image features (may be memory-mapped)
                      rows, # image rows that get neighbours
                      evidence, # sorted rows of the tagged images that vote
                      k=20, # neighbours per image
                      chunk=8192, # rows embedded and searched at a time
-                     exact_max=EVIDENCE_EXACT, # above this many evidence rows the search may be approximate (`_approximate`)
+                     exact_max=EVIDENCE_EXACT, # an exact search of more evidence rows compares them a chunk at a time
                      recall=0.95, # recall@10 the approximate search must reach on a sample
-                     work=EVIDENCE_WORK, # the most multiply-adds an exact comparison may cost above `exact_max`
+                     work=EVIDENCE_WORK, # the most multiply-adds an exact comparison may cost
                      report=None): # a dict to fill with how the neighbours were found
     "Each row's `k` nearest `evidence` rows by cosine of the raw features, itself left out: (rows [n, k], cosines [n, k]), nearest first; -1 pads."
     rows, evidence, report = np.asarray(rows, np.int64), np.asarray(evidence, np.int64), {} if report is None else report
     nb, sims = np.full((len(rows), k), -1, np.int64), np.zeros((len(rows), k), np.float32)
     if not len(rows) or not len(evidence): return nb, sims
-    few = len(evidence) > exact_max and len(rows) * len(evidence) * feats.shape[1] <= work  # cheaper than an IVF's build
-    index = None if few else _evidence_index(feats, evidence, exact_max, recall, chunk, len(rows), work, report)
-    if index is None: report.update(method='exact')
+    index = None
+    if len(rows) * len(evidence) * feats.shape[1] > work: index = _evidence_index(feats, evidence, recall, chunk, len(rows), work, report)
+    else:
+        report.update(method='exact')
+        if len(evidence) <= exact_max:
+            index = faiss.IndexFlatIP(feats.shape[1])
+            for lo in range(0, len(evidence), chunk): index.add(unit_rows(feats[evidence[lo:lo + chunk]]))
     kk, step = min(k + 1, len(evidence)), chunk if index is not None else 16 * chunk  # without an index each step reads every row
     for lo in range(0, len(rows), step):
         r = rows[lo:lo + step]
