@@ -169,8 +169,8 @@ def save_tag_tops(out, # the vector index folder (an `IndexFiles` or a path)
                     r, s = np.concatenate([R0[t][ok & ~lost], live]), np.concatenate([S0[t][ok & ~lost], sl])
                     top = top_k(s, depth); R[t, :len(top)], S[t, :len(top)] = r[top], s[top]
             search, merged = np.array(redo, np.int64), len(search) - len(redo)
-    for t in search:
-        s, r = vi.search(Q[t], depth); R[t, :len(r)], S[t, :len(r)] = r, s
+    for lo in range(0, len(search), 1024):  # exactly, a block of tags at a time against every valid row
+        ts = search[lo:lo + 1024]; s, r = vi.exact(Q[ts], depth); R[ts, :r.shape[1]], S[ts, :s.shape[1]] = r, s
     for f, a in ((F.tag_tops, R), (F.tag_top_scores, S)):
         with atomic_write(f, 'wb') as o: np.save(o, a)
     return dict(tags=int(has.sum()), searched=len(search), merged=merged, depth=depth, seconds=round(time.time() - t0, 2))

@@ -118,17 +118,16 @@ class VectorIndex:
 def exact(self:VectorIndex, Q, # [m, d] query vectors
           k, # how many results per query
           chunk=65_536): # rows scored at a time
-    "Exact top-`k` (scores, rows) [m, k] of many queries by brute force over the valid rows."
+    "Exact top-`k` (scores, rows) [m, k] of many queries by brute force over the valid rows: FAISS keeps each query's best across chunks."
     Q = np.ascontiguousarray(Q, np.float32); k = min(k, int(self.index.ntotal))
-    D, I = np.full((len(Q), k), -np.inf, np.float32), np.full((len(Q), k), -1, np.int64)
+    heap = faiss.ResultHeap(len(Q), k, keep_max=True)
     for lo in range(0, self.n, chunk):
-        s = Q @ np.asarray(self.vectors[lo:lo + chunk]).T
-        s[:, ~np.asarray(self.valid[lo:lo + chunk])] = -np.inf
-        part = np.argpartition(-s, min(k, s.shape[1]) - 1, 1)[:, :k]
-        D2, I2 = np.concatenate([D, np.take_along_axis(s, part, 1)], 1), np.concatenate([I, part + lo], 1)
-        top = np.argsort(-D2, 1, kind='stable')[:, :k]
-        D, I = np.take_along_axis(D2, top, 1), np.take_along_axis(I2, top, 1)
-    return D, I
+        rows = lo + np.flatnonzero(np.asarray(self.valid[lo:lo + chunk]))
+        if not len(rows): continue
+        S, I = faiss.knn(Q, np.ascontiguousarray(self.vectors[rows], np.float32), min(k, len(rows)), metric=faiss.METRIC_INNER_PRODUCT)
+        heap.add_result(S, np.where(I >= 0, rows[np.clip(I, 0, None)], -1))
+    heap.finalize()
+    return np.where(heap.I >= 0, heap.D, -np.inf).astype(np.float32), heap.I
 
 # %% ../nbs/08_vectors.ipynb #09b26039
 @patch(cls_method=True)
