@@ -48,12 +48,17 @@ def _approximate(d, n, seed):
     index.k_factor = REFINE
     return index
 
+def _fill(index, feats, evidence, chunk):
+    "Add the unit `evidence` rows to a FAISS index, a chunk at a time; return it."
+    for lo in range(0, len(evidence), chunk): index.add(unit_rows(feats[evidence[lo:lo + chunk]]))
+    return index
+
 def _evidence_index(feats, evidence, recall, chunk, rows=0, work=0, report=None, seed=0):
     "`_approximate` over the unit `evidence` rows, with the fewest probes finding `recall` of the exact 10 nearest on a sample (or after which more find no more), within `work` multiply-adds for `rows` queries."
     n, d, report = len(evidence), feats.shape[1], {} if report is None else report
     index = _approximate(d, n, seed); ivf = faiss.extract_index_ivf(index)
     index.train(unit_rows(feats[np.sort(np.random.default_rng(seed).choice(evidence, min(n, 64 * ivf.nlist), replace=False))]))
-    for lo in range(0, n, chunk): index.add(unit_rows(feats[evidence[lo:lo + chunk]]))
+    _fill(index, feats, evidence, chunk)
     q = np.sort(np.random.default_rng(seed + 1).choice(evidence, min(n, 200), replace=False))  # calibration: exact search over all of them
     truth, tsims = _exact_top(feats, q, evidence, 10, chunk)
     cost = lambda p: rows * p * n / ivf.nlist * 256  # the rows' search with p probes: a code scanned costs about 256 multiply-adds of a matrix product
@@ -91,9 +96,7 @@ def nearest_evidence(feats, # [N, dim] raw image features (may be memory-mapped)
     if len(rows) * len(evidence) * feats.shape[1] > work: index = _evidence_index(feats, evidence, recall, chunk, len(rows), work, report)
     else:
         report.update(method='exact')
-        if len(evidence) <= exact_max:
-            index = faiss.IndexFlatIP(feats.shape[1])
-            for lo in range(0, len(evidence), chunk): index.add(unit_rows(feats[evidence[lo:lo + chunk]]))
+        if len(evidence) <= exact_max: index = _fill(faiss.IndexFlatIP(feats.shape[1]), feats, evidence, chunk)
     kk, step = min(k + 1, len(evidence)), chunk if index is not None else 16 * chunk  # without an index each step reads every row
     for lo in range(0, len(rows), step):
         r = rows[lo:lo + step]
