@@ -16,7 +16,7 @@ Features: `--clusters` centres in 1280-d plus Gaussian noise of `--noise` times 
 nearest neighbours are spread over the IVF's lists, as in the scale bench's synthetic features).
 
 With `--table`, every image gets its neighbours among the tagged ones, as the index stage's neighbour table
-(`imgsearch.project.save_neighbours`) does: the first `--rows` images are untagged, the rest tagged. Prints the time,
+(`imgsearch.lookups.save_neighbours`) does: the first `--rows` images are untagged, the rest tagged. Prints the time,
 the peak memory and `nearest_evidence`'s report (method, probes, recall@10 and cosine ratio on its calibration
 sample).
 

@@ -21,6 +21,10 @@ class Files:
     def __repr__(self): return f'{type(self).__name__}({str(self.folder)!r})'
     def __eq__(self, o): return type(o) is type(self) and o.folder == self.folder
     def __hash__(self): return hash((type(self).__name__, self.folder))
+    @classmethod
+    def of(cls, path): # a folder, or already one of these
+        "`path` as this kind of folder."
+        return path if isinstance(path, cls) else cls(path)
     def child(self, name): # a file name only known at run time (read from a manifest)
         "`folder/name`; anything but a plain file name is refused."
         if not name or Path(name).name != name: raise ValueError(f'not a file name: {name!r}')
@@ -107,10 +111,6 @@ class Layout(Files):
     def curve(self, name='model'): # a model's name, as for `model`
         "The training curve's plot of `DIR/model/<name>.pt`: `<name>.curve.png`."
         return self.model(name).with_suffix('.curve.png')
-    @classmethod
-    def of(cls, path): # a built collection folder or a `Layout`
-        "`path` as a `Layout`."
-        return path if isinstance(path, Layout) else cls(path)
     @property
     def name(self): return self.folder.name
 

@@ -1,4 +1,4 @@
-"""The index stage: every image of a collection through the trained model's image tower once, into the shared space; the vector index, its calibration, the tag blocks and each image's nearest tagged images. `imgsearch-index DIR` runs it.
+"""The index stage: every image of a collection through the trained model's image tower once, into the shared space; the vector index and its calibration, and the lookups beside it. `imgsearch-index DIR` runs it.
 
 Docs: https://imgsearch.github.io/imgsearch/project.html.md"""
 
@@ -6,8 +6,7 @@ Docs: https://imgsearch.github.io/imgsearch/project.html.md"""
 
 # %% ../nbs/08a_project.ipynb #c48ce8c2
 from __future__ import annotations
-import hashlib, sys, threading, time
-from contextlib import contextmanager
+import hashlib, sys, time
 from types import SimpleNamespace
 import faiss, numpy as np, torch
 from fastcore.script import call_parse
@@ -19,16 +18,15 @@ from .tagindex import TagIndex
 from .text import load_build_vectors, load_text_features
 from .backbone import pick_device
 from .shards import feature_shards, load_image_features, skipped_entries
-from .model import load_matcher
-from .evidence import KS, nearest_evidence, unit_rows
+from .model import load_matcher, torch_threads
+from .evidence import KS, unit_rows
 from .zeroshot import conse_images
-from .vectors import VectorIndex, auto_kind, top_k
+from .vectors import VectorIndex, auto_kind
+from .lookups import neighbour_table, save_neighbours, save_tag_blocks, save_tag_tops, tag_query_vectors
 
 # %% auto #0
-__all__ = ['BLOCK_MIN', 'INDEX_LOCK_WAIT', 'index_stamps', 'check_vector_index', 'torch_threads', 'word_vectors',
-           'save_tag_blocks', 'load_tag_blocks', 'tag_query_vectors', 'save_tag_tops', 'TagTops', 'load_tag_tops',
-           'neighbour_table', 'save_neighbours', 'untrained_index', 'untrained_vectors', 'RawMatcher',
-           'build_vector_index', 'index_line', 'imgsearch_index']
+__all__ = ['INDEX_LOCK_WAIT', 'index_stamps', 'check_vector_index', 'word_vectors', 'untrained_index', 'untrained_vectors',
+           'RawMatcher', 'build_vector_index', 'index_line', 'imgsearch_index']
 
 # %% ../nbs/08a_project.ipynb #53abf99b
 def _shard_stamps(L, m): # a `Layout`, its image stage's manifest
@@ -78,135 +76,11 @@ def check_vector_index(path, # a built collection folder or its `Layout`
     return (man, None) if not stale else (None, f'the vector index {F} is out of date: {", ".join(stale)} changed since it was built')
 
 # %% ../nbs/08a_project.ipynb #9bc8707a
-_torch_lock = threading.Lock()
-@contextmanager
-def torch_threads(n): # threads for torch inside the block
-    "Torch runs with `n` threads inside the block; process-wide, so under a lock."
-    with _torch_lock:
-        old = torch.get_num_threads(); torch.set_num_threads(n)
-        try: yield
-        finally: torch.set_num_threads(old)
-
 def word_vectors(path, # a built collection folder or its `Layout`
                  coll): # its collection
     "The build's word vectors, or None with the reason."
     try: return load_build_vectors(Layout.of(path).folder, coll), None
     except (FileNotFoundError, ValueError, ImportError) as e: return None, str(e)
-
-# %% ../nbs/08a_project.ipynb #e80f08fd
-BLOCK_MIN = 1000 # tags with at least this many images get a contiguous block
-
-def _index_files(out): return out if isinstance(out, IndexFiles) else IndexFiles(out)
-def _block_rows(index, valid, t):
-    r = index.rows(t); return r[valid[r]]
-
-def save_tag_blocks(out, # the vector index folder (an `IndexFiles` or a path)
-                    index:TagIndex, # the collection's tag index, with rows
-                    vecs, valid, # the projected vectors and their valid mask
-                    changed=None, # bool mask of the rows whose vectors changed since the last call; None: rewrite every block
-                    min_images=BLOCK_MIN): # smaller tags are gathered from `vecs` (fast enough when short)
-    "Write a copy of the vectors of each large tag's images, one contiguous block per tag, so a tag query reads one slice."
-    F = _index_files(out); F.blocks.mkdir(parents=True, exist_ok=True)
-    old = load_json(F.blocks_manifest) if F.blocks_manifest.is_file() and changed is not None else {}
-    blocks, written = {}, 0
-    for t in index.tags:
-        if index.count(t) < min_images: break  # tags come largest first
-        r = _block_rows(index, valid, t)
-        if len(r) < min_images: continue
-        key = hashlib.sha256(r.tobytes()).hexdigest()
-        name = hashlib.sha256(t.encode()).hexdigest()[:24] + '.npy'
-        o = old.get(t)
-        if o and o['rows_sha256'] == key and F.block(o['file']).is_file() and not changed[r].any(): blocks[t] = o; continue
-        with atomic_write(F.block(name), 'wb') as f: np.save(f, np.ascontiguousarray(vecs[r], np.float32))
-        blocks[t], written = dict(file=name, rows=len(r), rows_sha256=key), written + 1
-    save_json(blocks, F.blocks_manifest)
-    for f in F.blocks.glob('*.npy'):
-        if f.name not in {b['file'] for b in blocks.values()}: f.unlink()
-    return dict(tags=len(blocks), rows=sum(b['rows'] for b in blocks.values()), written=written)
-
-# %% ../nbs/08a_project.ipynb #fb614c11
-def load_tag_blocks(out, # the vector index folder (an `IndexFiles` or a path)
-                    index:TagIndex, valid): # the collection's tag index and the vectors' valid mask
-    "tag -> (memory-mapped vectors, rows) of its block."
-    F = _index_files(out)
-    if not F.blocks_manifest.is_file(): return {}
-    res = {}
-    for t, b in load_json(F.blocks_manifest).items():
-        V, r = np.load(F.block(b['file']), mmap_mode='r'), _block_rows(index, valid, t)
-        if len(V) != len(r): raise ValueError(f'the tag blocks in {F.blocks} do not match the collection: run imgsearch-index {F.folder.parent.parent} to rebuild them')
-        res[t] = V, r
-    return res
-
-# %% ../nbs/08a_project.ipynb #6372dc22
-def tag_query_vectors(model, # the trained `MatchNet`
-                      vecs, # [T, dim] the tags' word vectors (zero rows: no vector)
-                      dev): # where the model runs
-    "[T, d] every tag's query vector, as the engine computes it: the text tower's output in chunks of 4096 tags."
-    with torch.inference_mode(), torch_threads(1):
-        return np.concatenate([model.embed_texts(torch.as_tensor(vecs[i:i + 4096], device=dev)).float().cpu().numpy()
-                               for i in range(0, max(len(vecs), 1), 4096)])
-
-def save_tag_tops(out, # the vector index folder (an `IndexFiles` or a path)
-                  vi:VectorIndex, # the index just built or updated
-                  Q, # [T, d] every tag's query vector (`tag_query_vectors`)
-                  has, # [T] bool: the tags that have one (the others get empty lists)
-                  depth=1000, # results kept per tag: the engine's `MAX_RESULTS`
-                  changed=None): # rows re-indexed in place since the lists were saved; None: search every tag
-    "Save each tag's `depth` nearest rows and their cosines; returns a report (tags searched, tags merged, seconds)."
-    F, t0 = _index_files(out), time.time()
-    R, S = np.full((len(Q), depth), -1, np.int32), np.full((len(Q), depth), -np.inf, np.float32)
-    search, merged = np.flatnonzero(has), 0
-    if changed is not None and F.tag_tops.is_file():
-        R0, S0 = np.load(F.tag_tops), np.load(F.tag_top_scores)
-        if R0.shape == R.shape:
-            ch = np.unique(np.asarray(changed, np.int64)); live = ch[vi.valid[ch]]; V = np.asarray(vi.vectors[live])
-            redo, step = [], max(1, 2 ** 24 // max(len(live), 1))  # tags scored against the changed rows at a time
-            for lo in range(0, len(search), step):
-                ts = search[lo:lo + step]; Sl = Q[ts] @ V.T
-                for t, sl in zip(ts, Sl):
-                    ok = R0[t] >= 0; lost = ok & np.isin(R0[t], ch)
-                    if lost.any() and ok.all(): redo.append(t); continue  # a full list lost rows: what followed it is unknown
-                    r, s = np.concatenate([R0[t][ok & ~lost], live]), np.concatenate([S0[t][ok & ~lost], sl])
-                    top = top_k(s, depth); R[t, :len(top)], S[t, :len(top)] = r[top], s[top]
-            search, merged = np.array(redo, np.int64), len(search) - len(redo)
-    for lo in range(0, len(search), 1024):  # exactly, a block of tags at a time against every valid row
-        ts = search[lo:lo + 1024]; s, r = vi.exact(Q[ts], depth); R[ts, :r.shape[1]], S[ts, :s.shape[1]] = r, s
-    for f, a in ((F.tag_tops, R), (F.tag_top_scores, S)):
-        with atomic_write(f, 'wb') as o: np.save(o, a)
-    return dict(tags=int(has.sum()), searched=len(search), merged=merged, depth=depth, seconds=round(time.time() - t0, 2))
-
-class TagTops:
-    "Each tag's stored nearest images, memory-mapped: `tops[i]` is (cosines, rows) of tag column `i`, best first."
-    def __init__(self, rows, scores): self.rows, self.scores = rows, scores # [T, depth] as `save_tag_tops` wrote them
-    def __getitem__(self, i): n = int((self.rows[i] >= 0).sum()); return np.asarray(self.scores[i, :n]), np.asarray(self.rows[i, :n], np.int64)
-
-def load_tag_tops(out): # the vector index folder (an `IndexFiles` or a path)
-    "The `TagTops` the index stage stored, or None where it stored none (an exact index)."
-    F = _index_files(out)
-    return TagTops(np.load(F.tag_tops, mmap_mode='r'), np.load(F.tag_top_scores, mmap_mode='r')) if F.tag_tops.is_file() else None
-
-# %% ../nbs/08a_project.ipynb #eb9b5f26
-def neighbour_table(coll, # the collection
-                    image, # its image stage folder (`Layout.image`)
-                    valid, # the rows with a vector
-                    report=None): # a dict `nearest_evidence` fills with how the neighbours were found
-    "Each image's nearest tagged images by raw CNN feature (`nearest_evidence`): (rows, cosines), [N, max(KS)]."
-    feats, _ = load_image_features(image, coll, memory_map=True)
-    ev = np.flatnonzero(valid & np.array([bool(it.tags) and not it.removed for it in coll], bool))
-    rows = np.flatnonzero(valid)
-    nb, sims = np.full((len(coll), max(KS)), -1, np.int64), np.zeros((len(coll), max(KS)), np.float32)
-    nb[rows], sims[rows] = nearest_evidence(feats, rows, ev, k=max(KS), report=report)
-    return nb, sims
-
-def save_neighbours(out, # the vector index folder (an `IndexFiles` or a path)
-                    coll, image, valid): # as in `neighbour_table`
-    "Write `neighbour_table` to the vector index folder; return how the neighbours were found (`nearest_evidence`'s report)."
-    F, rep = _index_files(out), {}
-    for f, a in zip((F.neighbours, F.neighbour_sims), neighbour_table(coll, image, valid, rep)):
-        with atomic_write(f, 'wb') as o: np.save(o, a)
-    return rep
-
-def _valid_rows(L, n): return ~np.isin(np.arange(n), np.array([d['row'] for d in skipped_entries(L.image)], np.int64))
 
 # %% ../nbs/08a_project.ipynb #1e1b7d7b
 def _calibration_queries(L, coll, model, dev, vecs, valid, kv):
@@ -221,6 +95,8 @@ def _calibration_queries(L, coll, model, dev, vecs, valid, kv):
     return [tq, wq, vecs[rng.choice(np.flatnonzero(valid), min(100, int(valid.sum())), replace=False)]]
 
 def _rows_of(shards, size, n): return np.concatenate([np.arange(s * size, min(s * size + size, n)) for s in shards] or [np.zeros(0, int)]).astype(np.int64)
+def _valid_rows(L, n): return ~np.isin(np.arange(n), np.array([d['row'] for d in skipped_entries(L.image)], np.int64))
+
 
 # %% ../nbs/08a_project.ipynb #0cb050f6
 def _project(L, coll, dev, progress=False):

@@ -19,10 +19,11 @@ from .tagindex import TagIndex
 from .text import embed_text, load_text_features, tag_words
 from .decode import ImageError, load_pixels, to_rgb
 from .backbone import load_backbone, pick_device
-from .model import load_matcher
+from .model import load_matcher, torch_threads
 from .evidence import confidence, label_matrix, unit_rows, vote_matrix
 from .vectors import VectorIndex, top_k
-from .project import RawMatcher, check_vector_index, load_tag_blocks, load_tag_tops, tag_query_vectors, torch_threads, untrained_vectors, word_vectors
+from .lookups import load_tag_blocks, load_tag_tops, tag_query_vectors
+from .project import RawMatcher, check_vector_index, untrained_vectors, word_vectors
 
 # %% auto #0
 __all__ = ['MAX_RESULTS', 'rank', 'collapse_rows', 'Hit', 'Results', 'Engine']
