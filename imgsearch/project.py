@@ -121,7 +121,8 @@ def _project(L, coll, dev, progress=False):
     vecs[~valid] = 0
     if inc: vi = VectorIndex(vecs, valid, faiss.read_index(str(F.faiss)), man['index']).update(rows)
     else:
-        vi = VectorIndex.build(vecs, queries=_calibration_queries(L, coll, model, dev, vecs, valid, None))
+        cq = _calibration_queries(L, coll, model, dev, vecs, valid, None)  # tags, other words, images
+        vi = VectorIndex.build(vecs, queries=cq[:2], image_queries=cq[2])
         vi.info['trained_on'] = nv
     vi.save(F)
     moved = np.zeros(n, bool); moved[rows] = True  # validity changes only in changed shards too

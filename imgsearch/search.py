@@ -26,10 +26,11 @@ from .lookups import load_tag_blocks, load_tag_tops, tag_query_vectors
 from .project import RawMatcher, check_vector_index, untrained_vectors, word_vectors
 
 # %% auto #0
-__all__ = ['MAX_RESULTS', 'rank', 'collapse_rows', 'Hit', 'Results', 'Engine']
+__all__ = ['MAX_RESULTS', 'SHALLOW', 'rank', 'collapse_rows', 'Hit', 'Results', 'Engine']
 
 # %% ../nbs/08b_search.ipynb #5b211858
 MAX_RESULTS = 1000 # a query ranks at most this many results
+SHALLOW = 100 # through an approximate index, a query whose page lies within its first results ranks only these
 
 def rank(vi:VectorIndex, # the collection's vectors
          q, # [d] unit query vector
@@ -206,10 +207,15 @@ def _query(self:Engine, t):
     return None, rows, False, f'Nothing matched “{t}”: {why} and no image is tagged with it.'
 
 @patch
-def _page(self:Engine, query, mode, ranked, k, offset, min_score, collapse, note=None, match=None, floor=0.):
-    "Cut one page of `Results` out of a ranked (scores, rows, is_tag) list; min_score None: hide the non-tag results below `floor`."
+def _depth(self:Engine, vi, offset, k): # the index the query searches; the page asked for
+    "How many results a query ranks: `SHALLOW` through an approximate index while the page lies within them, else `MAX_RESULTS`."
+    return SHALLOW if vi is not None and vi.kind != 'flat' and offset + k <= SHALLOW else MAX_RESULTS
+
+@patch
+def _page(self:Engine, query, mode, ranked, k, offset, min_score, collapse, note=None, match=None, floor=0., depth=MAX_RESULTS):
+    "Cut one page of `Results` out of a ranked (scores, rows, is_tag) list of at most `depth`; min_score None: hide the non-tag results below `floor`."
     s, r, is_tag = ranked
-    capped, best = len(r) >= MAX_RESULTS, (float(s[0]) if len(s) else None)
+    capped, best = len(r) >= depth, (float(s[0]) if len(s) else None)
     floor = max(0., floor) if min_score is None else min_score
     keep = (s >= floor) | (is_tag if min_score is None else False)
     hidden = int((~keep).sum()) if min_score is None else 0  # what the default floor left out
@@ -257,8 +263,11 @@ def search(self:Engine, q:str, # a tag, a word or a phrase; normalised like tags
         note = ((note + ' ') if note else '') + ('No trained model yet: words are matched through the ImageNet classes the CNN sees in each image (ConSE); '
                                                  f'tag images and run imgsearch-train {self.path} for better results.')
     near = self._tops[self._tag_col[t]] if self._tops is not None and words and t in self._tag_vec else None  # a tag's stored nearest images
-    ranked = rank(self.text_vi if words else self.vi, v, rows, mode_used, tag_block=self._blocks.get(t), votes=votes, nearest=near, k=self.ranking['k'], beta=self.ranking['beta'])
-    return self._page(t, mode, ranked, k, offset, min_score, collapse, note, floor=self.ranking['min_score'])
+    vi = self.text_vi if words else self.vi
+    depth = self._depth(vi, offset, k) if mode_used != 'tag' else MAX_RESULTS  # tag matches only: no search
+    if near is not None: near = near[0][:depth], near[1][:depth]  # as deep as its search would go
+    ranked = rank(vi, v, rows, mode_used, depth, tag_block=self._blocks.get(t), votes=votes, nearest=near, k=self.ranking['k'], beta=self.ranking['beta'])
+    return self._page(t, mode, ranked, k, offset, min_score, collapse, note, floor=self.ranking['min_score'], depth=depth)
 
 # %% ../nbs/08b_search.ipynb #cedd46dc
 @patch
@@ -281,10 +290,11 @@ def similar(self:Engine, id:str, # an image id of the collection
     _check_page(k, offset)
     r = self.row(id)
     if not self.vi.valid[r]: return Results(id, 'similar', 0, [], offset, k, f'Image “{id}” could not be read when the collection was built: there is nothing to compare.')
-    s, rows = self.vi.search(self.vi.vectors[r], MAX_RESULTS + 1)
+    depth = self._depth(self.vi, offset, k)
+    s, rows = self.vi.search(self.vi.vectors[r], depth + 1, image=True)
     keep = rows != r
-    s, rows = s[keep][:MAX_RESULTS], rows[keep][:MAX_RESULTS]
-    return self._page(id, 'similar', (s, rows, np.zeros(len(rows), bool)), k, offset, min_score, collapse, match='image')
+    s, rows = s[keep][:depth], rows[keep][:depth]
+    return self._page(id, 'similar', (s, rows, np.zeros(len(rows), bool)), k, offset, min_score, collapse, match='image', depth=depth)
 
 # %% ../nbs/08b_search.ipynb #77225550
 @patch
@@ -341,5 +351,6 @@ def search_image(self:Engine, img, # a PIL image, the bytes of an image file, a 
     _check_page(k, offset)
     f = img if isinstance(img, np.ndarray) else self.image_features(img)
     with torch.inference_mode(), torch_threads(1): v = self.model.embed_images(torch.as_tensor(f, dtype=torch.float32, device=self.device)[None])[0].float().cpu().numpy()
-    s, rows = self.vi.search(v, MAX_RESULTS)
-    return self._page('image', 'image', (s, rows, np.zeros(len(rows), bool)), k, offset, min_score, collapse, match='image')
+    depth = self._depth(self.vi, offset, k)
+    s, rows = self.vi.search(v, depth, image=True)
+    return self._page('image', 'image', (s, rows, np.zeros(len(rows), bool)), k, offset, min_score, collapse, match='image', depth=depth)

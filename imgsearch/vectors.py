@@ -63,7 +63,8 @@ class VectorIndex:
         self.n_valid = int(self.valid.sum())
         self.exact_rows = EXACT_ROWS
         self.rerank = int(self.info.get('rerank', 1))  # ivfpq: candidates fetched per result, re-scored exactly
-        self.graph = _graph(index)  # hnsw: the graph, whose efSearch is the calibrated search depth
+        self.graph = _graph(index)  # hnsw: the graph, whose efSearch is the calibrated search depth for text queries
+        self.ef_images = int(self.info.get('ef_images', 0))  # hnsw: the calibrated depth for image queries (0: efSearch)
     @property
     def kind(self): return ('hnsw' if self.graph is not None else 'ivfpq' if isinstance(self.index, faiss.IndexIVFPQFastScan)
                             else 'ivf' if isinstance(self.index, faiss.IndexIVF) else 'flat')
@@ -75,7 +76,8 @@ class VectorIndex:
 
     def search(self, q, # [d] unit query vector
                k, # how many results
-               rows=None): # sorted collection rows to restrict to; None: all
+               rows=None, # sorted collection rows to restrict to; None: all
+               image=False): # the query is an image's vector (`similar`): a graph searches it at its own calibrated depth
         "Scores and rows of the `k` nearest vectors by cosine, best first; zero rows never come back."
         q = np.ascontiguousarray(q, np.float32).reshape(1, -1)
         if rows is not None:
@@ -90,7 +92,7 @@ class VectorIndex:
         params, kc = None, min(n, k * self.rerank) if self.kind == 'ivfpq' else k  # kc: candidates fetched
         if self.kind == 'hnsw':  # stale entries (rows re-indexed by `update`) take places among the candidates: fetch more
             kc = min(self.index.ntotal, int(np.ceil(k * self.index.ntotal / max(self.n_valid, 1))) + (self.index.ntotal > self.n_valid) * 16)
-            params = faiss.SearchParametersHNSW(efSearch=max(self.graph.hnsw.efSearch, kc))
+            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_images if image and self.ef_images else self.graph.hnsw.efSearch, kc))
         elif self.kind != 'flat':  # scan enough cells to meet about 2kc allowed vectors, and the calibrated share of them
             ix = self.index
             params = faiss.SearchParametersIVF(nprobe=min(ix.nlist, int(np.ceil(max(ix.nprobe * ix.ntotal, 2 * kc * ix.nlist) / n))))
@@ -140,6 +142,7 @@ def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (un
           m=32, # hnsw: links per vector in the graph
           ef_construction=80, # hnsw: candidates kept while linking a new vector (a better graph for queries far from the images than FAISS's 40)
           queries=None, # [m, d] typical queries to calibrate nprobe, or a list of such groups; None: 200 of the vectors
+          image_queries=None, # [m, d] image vectors as queries (what `similar` asks), one more group; a graph gets its own depth for them
           recall=0.97, # recall@100 against exact search that nprobe must reach
           train_size=200_000, # vectors sampled to train the IVF centroids
           seed=0): # seeds the sample and k-means
@@ -166,6 +169,9 @@ def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (un
     if kind != 'flat':  # calibrate: the cheapest step of the ladder (cells, or the graph's search depth) reaching `recall`
         if queries is None: queries = vectors[np.sort(rng.choice(ids, min(n, 200), replace=False))]
         groups = [np.ascontiguousarray(g, np.float32) for g in (queries if isinstance(queries, (list, tuple)) else [queries]) if len(g)]
+        img = len(groups) if image_queries is not None and len(image_queries) else None  # the image group's place, last
+        if img is not None: groups.append(np.ascontiguousarray(image_queries, np.float32))
+        first = [None] * len(groups)  # per group: the first step reaching `recall`, and the recall there
         k = min(100, n); truth = [vi.exact(g, k)[1] for g in groups]
         if kind == 'hnsw': ladder = [e for e in (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 4096, 8192, 16384) if e >= k]
         else: ladder = sorted({int(round(1.5 ** i)) for i in range(40) if 1.5 ** i < nlist} | {nlist})  # 1, 2, 3, 5, 8, 11, 17, ..., nlist
@@ -182,11 +188,14 @@ def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (un
                 vi.rerank = f
                 got = [np.mean([len(np.intersect1d(a, b)) / k for a, b in zip(found(g, C, f), I0)]) for g, C, I0 in zip(groups, cands, truth)]
                 if min(got) >= recall: break
+            first = [f0 or ((p, float(g)) if g >= recall else None) for f0, g in zip(first, got)]
             if min(got) >= recall: break
         vi.info.update(recall_at_100=[round(float(x), 4) for x in got], calibration_queries=[len(g) for g in groups])
         if kind == 'hnsw': vi.info.update(m=m, ef_construction=ef_construction, ef_search=int(vi.graph.hnsw.efSearch), entries=int(index.ntotal))
         else: vi.info.update(nlist=nlist, nprobe=int(index.nprobe), train_size=len(sample))
         if kind == 'ivfpq': vi.info.update(rerank=vi.rerank, code_bytes=d // 4)
+        if kind == 'hnsw' and img is not None and first[img]:  # images sit where the graph was built: usually a far smaller depth
+            vi.ef_images = first[img][0]; vi.info.update(ef_images=first[img][0], recall_at_100_images=round(first[img][1], 4))
     vi.info['seconds'] = round(time.time() - t0, 2)
     return vi
 
