@@ -1,4 +1,4 @@
-"""The images of a collection as unit vectors in the shared space, and a FAISS index over them: exact up to 100,000 images, above that a graph (HNSW) whose search depth is measured on typical queries.
+"""The images of a collection as unit vectors in the shared space, and a FAISS index over them: exact up to 100,000 images, above that an IVF whose number of scanned cells is measured on typical queries.
 
 Docs: https://imgsearch.github.io/imgsearch/vectors.html.md"""
 
@@ -14,16 +14,17 @@ from .files import atomic_write
 from .layout import IndexFiles
 
 # %% auto #0
-__all__ = ['EXACT_MAX', 'EXACT_ROWS', 'KINDS', 'auto_kind', 'top_k', 'VectorIndex']
+__all__ = ['EXACT_MAX', 'EXACT_ROWS', 'KINDS', 'APPROXIMATE', 'auto_kind', 'top_k', 'VectorIndex']
 
 # %% ../nbs/08_vectors.ipynb #eb530527
 EXACT_MAX = 100_000 # up to this many vectors the index is exact
 EXACT_ROWS = 20_000 # a row subset up to this size is scored exactly
 KINDS = ('flat', 'ivf', 'ivfpq', 'hnsw') # the index kinds `VectorIndex.build` makes
+APPROXIMATE = 'ivf' # the kind above `EXACT_MAX` (the fastest on trained vectors at 1.7M: see the scale page)
 
 def auto_kind(n): # number of vectors
-    "The index kind a collection of `n` vectors gets by default: exact up to `EXACT_MAX`, else a graph (hnsw)."
-    return 'flat' if n <= EXACT_MAX else 'hnsw'
+    "The index kind a collection of `n` vectors gets by default: exact up to `EXACT_MAX`, else `APPROXIMATE` (an IVF)."
+    return 'flat' if n <= EXACT_MAX else APPROXIMATE
 
 def top_k(s, # [n] scores
           k): # how many
@@ -146,7 +147,7 @@ def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (un
           recall=0.97, # recall@100 against exact search that nprobe must reach
           train_size=200_000, # vectors sampled to train the IVF centroids
           seed=0): # seeds the sample and k-means
-    "Index `vectors`: exact for small collections, above `EXACT_MAX` an IVF (with measured `nprobe`, and `rerank` for ivfpq) or a graph (hnsw, measured `efSearch`)."
+    "Index `vectors`: exact for small collections, above `EXACT_MAX` an IVF (with measured `nprobe`, and `rerank` for ivfpq) or, asked for, a graph (hnsw, measured `efSearch`)."
     t0, rng = time.time(), np.random.default_rng(seed)
     valid = np.linalg.norm(vectors, axis=1) > 0
     ids = np.flatnonzero(valid); n, d = len(ids), vectors.shape[1]
