@@ -28,7 +28,8 @@ import numpy as np
 from imgsearch.layout import Layout
 from imgsearch.vectors import VectorIndex
 from imgsearch.project import build_vector_index
-from imgsearch.search import Engine, rank, MAX_RESULTS
+from imgsearch.search import Engine
+from imgsearch.ranking import rank, MAX_RESULTS
 from fixtures import synthetic_vectors, timed  # bench/fixtures.py
 
 def row(table, what, n, ts, recall='', note=''):

@@ -22,56 +22,12 @@ from .backbone import load_backbone, pick_device
 from .model import load_matcher, torch_threads
 from .evidence import confidence, label_matrix, unit_rows, vote_matrix
 from .vectors import VectorIndex, top_k
+from .ranking import MAX_RESULTS, SHALLOW, collapse_rows, rank
 from .lookups import load_tag_blocks, load_tag_tops, tag_query_vectors
 from .project import RawMatcher, check_vector_index, untrained_vectors, word_vectors
 
 # %% auto #0
-__all__ = ['MAX_RESULTS', 'SHALLOW', 'rank', 'collapse_rows', 'Hit', 'Results', 'Engine']
-
-# %% ../nbs/08b_search.ipynb #5b211858
-MAX_RESULTS = 1000 # a query ranks at most this many results
-SHALLOW = 100 # through an approximate index, a query whose page lies within its first results ranks only these
-
-def rank(vi:VectorIndex, # the collection's vectors
-         q, # [d] unit query vector
-         tag_rows=None, # sorted rows of the images carrying the query's tag
-         mode='hybrid', # 'tag', 'semantic' or 'hybrid'
-         depth=MAX_RESULTS, # at most this many results
-         tag_block=None, # (vectors, rows) of the tag's images stored contiguously (`save_tag_blocks`), instead of gathering `tag_rows`
-         votes=None, # (rows, votes) of the tag's nearest-tagged-image vote (`Engine.tag_votes`), or None
-         nearest=None, # (cosines, rows) of the query's `depth` nearest images when known (a tag's stored list), instead of searching `vi`
-         k=1, beta=0.): # the vote's weight: score = cosine + beta * vote / k
-    "Ranked (scores, rows, is_tag) of a query: its tag matches, its nearest images, or (hybrid) every tag match first, then the others."
-    none = (np.zeros(0, np.float32), np.zeros(0, np.int64))
-    vr, vv = votes if votes is not None and beta else none
-    def fused(s, r): # add the vote of the rows that have one
-        if not len(vr) or not len(r): return s
-        i = np.clip(np.searchsorted(vr, r), 0, len(vr) - 1)
-        return (s + np.where(vr[i] == r, vv[i], 0) * (beta / k)).astype(np.float32)
-    tag = none
-    if mode != 'semantic':
-        if tag_block is not None: sc, tr = np.einsum('ij,j->i', tag_block[0], np.asarray(q, np.float32)), np.asarray(tag_block[1])
-        elif tag_rows is not None and len(tag_rows): tr = tag_rows[vi.valid[tag_rows]]; sc = np.einsum('ij,j->i', vi.vectors[tr], np.asarray(q, np.float32))
-        else: sc, tr = none
-        sc = fused(sc, tr); top = top_k(sc, depth); tag = sc[top], tr[top]
-    if mode == 'tag': return tag[0], tag[1], np.ones(len(tag[1]), bool)
-    s, r = nearest if nearest is not None else vi.search(q, depth)  # the nearest `depth`: with the tag's rows left out, still enough for the rest of the list
-    if len(vr):  # images with a vote may rank above the nearest ones: score them too
-        extra = vr[np.asarray(vi.valid[vr])]; extra = extra[~np.isin(extra, r)]
-        s = fused(np.concatenate([s, np.einsum('ij,j->i', vi.vectors[extra], np.asarray(q, np.float32))]), r := np.concatenate([r, extra]))
-    if mode == 'hybrid' and len(tag[1]): keep = ~np.isin(r, tag[1]); s, r = s[keep], r[keep]
-    top = top_k(s, depth - (len(tag[1]) if mode == 'hybrid' else 0))
-    s, r = s[top], r[top]
-    if mode == 'semantic': return s, r, np.zeros(len(r), bool)
-    return np.concatenate([tag[0], s]), np.concatenate([tag[1], r]), np.arange(len(tag[1]) + len(r)) < len(tag[1])
-
-def collapse_rows(vecs, # [n, d] unit vectors in ranked order
-                  threshold=0.98): # a vector this close to a higher-ranked kept one is a near-duplicate
-    "Mask keeping each vector unless its cosine with a higher-ranked kept vector exceeds `threshold`."
-    vecs = np.asarray(vecs, np.float32); G, keep = vecs @ vecs.T, np.ones(len(vecs), bool)
-    for i in range(len(vecs)):
-        if keep[i]: keep[i + 1:] &= G[i, i + 1:] <= threshold
-    return keep
+__all__ = ['Hit', 'Results', 'Engine']
 
 # %% ../nbs/08b_search.ipynb #ade6c48b
 @dataclass
