@@ -224,13 +224,13 @@ def run_size(n, a, folder):
 
     if n <= a.serve_max:
         with st('server'):
-            res['server'] = serve_loopback(folder, a)
+            res['server'] = serve_loopback(folder, a, open_words)
     res['stages'], res['load_after'] = st.out, os.getloadavg()[0]
     return res
 
-def serve_loopback(folder, a):
+def serve_loopback(folder, a, open_words):
     "bench/serve.py's load on the folder: requests/s and latency per kind, start-up time and the server's memory."
-    kinds = {k: v for k, v in serve_bench.workloads(folder, 20).items() if k != 'thumb'}  # no pixels, no thumbnails
+    kinds = {k: v for k, v in serve_bench.workloads(folder, 20, open_words=open_words).items() if k != 'thumb'}  # no pixels, no thumbnails
     port = serve_bench.free_port()
     p, started = serve_bench.start(folder, port, a.workers, dict(os.environ))
     try:
@@ -292,7 +292,7 @@ def table(results):
         add(f'query p50 / p99 (ms): {q}', lambda r, q=q: f"{r['queries'][q]['p50_ms']:.1f} / {r['queries'][q]['p99_ms']:.1f}", '{}', False)
     add('peak RSS of the bench process (GiB)', lambda r: r['peak_rss_gib'])
     add('server: start to /healthz (s)', lambda r: r['server']['start_s'], '{:.1f}')
-    for k in ('tag', 'semantic', 'hybrid', 'similar'):
+    for k in ('tag', 'semantic', 'hybrid', 'similar', 'open'):  # open: words that are no tag (n/a in runs before it)
         add(f'server req/s (p50 ms): {k}', lambda r, k=k: f"{r['server']['kinds'][k]['rps']:.0f} ({r['server']['kinds'][k]['p50_ms']:.0f})", '{}', False)
     add('server memory: PSS of master + workers (GiB)', lambda r: r['server']['pss_gib'])
     add('server memory: RSS of the largest process (GiB)', lambda r: r['server']['largest_rss_gib'])

@@ -3,9 +3,10 @@
 Starts `imgsearch-serve DIR --workers W` (gunicorn) on a free loopback port, warms it up, then sends a bounded load:
 C concurrent clients (threads) each sending R requests, one new HTTP connection per request (gunicorn's sync
 workers close every connection), to 127.0.0.1 only. Requests cycle through a fixed, seeded list of queries of one
-kind at a time: tag (`mode=tag` on the collection's most frequent tags), open-vocabulary (`mode=semantic` on
-words no image is tagged with, plus tags), hybrid, more-like-this (`/api/similar`) and cached thumbnails
-(`/thumb/<id>`). It prints requests/s and p50/p99 latency per kind, and all of them under `--blas` variants.
+kind at a time: tag (`mode=tag` on the collection's most frequent tags), semantic (`mode=semantic` on
+a fixed list of everyday words, plus tags; the words may be tags of the collection), hybrid, more-like-this (`/api/similar`) and cached thumbnails
+(`/thumb/<id>`); given words that are no tag of the collection (`workloads(open_words=...)`, as `bench/scale.py`
+does), also `open`: `mode=semantic` on those words only. It prints requests/s and p50/p99 latency per kind, and all of them under `--blas` variants.
 
 The load generator runs on the same machine as the server and takes CPU from it (Python threads, one core's
 worth at most): the figures are a lower bound of what the server does with the machine to itself. The load
@@ -65,8 +66,8 @@ def load(port, paths, clients, requests):
     secs = time.perf_counter() - t0
     return secs, np.array([x for l, _ in out for x in l]), sum(b for _, b in out)
 
-def workloads(path, k, seed=0):
-    "Request paths per kind: seeded from the collection's own tags and ids."
+def workloads(path, k, seed=0, open_words=None):
+    "Request paths per kind: seeded from the collection's own tags and ids; `open_words` (words that are no tag) add an 'open' kind."
     tags = json.loads((Path(path)/'tag2picid.json').read_text(encoding='utf-8'))
     top = sorted(tags, key=lambda t: -len(tags[t]))[:200]
     ids = [json.loads(l)['id'] for l in Layout(path).collection.read_text(encoding='utf-8').splitlines()]
@@ -77,6 +78,7 @@ def workloads(path, k, seed=0):
             'semantic': q(OPEN_WORDS + pick(top, 80), 'semantic'),
             'hybrid': q(OPEN_WORDS + pick(top, 80), 'hybrid'),
             'similar': [f'/api/similar?{urllib.parse.urlencode(dict(id=i, k=k))}' for i in pick(ids, 100)],
+            **({'open': q(pick([w for w in open_words if w not in tags], 100), 'semantic')} if open_words else {}),
             'thumb': [f'/thumb/{urllib.parse.quote(i)}' for i in pick(ids, 50)]}
 
 def main():
