@@ -172,7 +172,7 @@ def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (un
         groups = [np.ascontiguousarray(g, np.float32) for g in (queries if isinstance(queries, (list, tuple)) else [queries]) if len(g)]
         img = len(groups) if image_queries is not None and len(image_queries) else None  # the image group's place, last
         if img is not None: groups.append(np.ascontiguousarray(image_queries, np.float32))
-        first = [None] * len(groups)  # per group: the first step reaching `recall`, and the recall there
+        img_at = None  # the first step at which the image group reaches `recall`, and its recall there
         k = min(100, n); truth = [vi.exact(g, k)[1] for g in groups]
         if kind == 'hnsw': ladder = [e for e in (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 4096, 8192, 16384) if e >= k]
         else: ladder = sorted({int(round(1.5 ** i)) for i in range(40) if 1.5 ** i < nlist} | {nlist})  # 1, 2, 3, 5, 8, 11, 17, ..., nlist
@@ -189,14 +189,14 @@ def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (un
                 vi.rerank = f
                 got = [np.mean([len(np.intersect1d(a, b)) / k for a, b in zip(found(g, C, f), I0)]) for g, C, I0 in zip(groups, cands, truth)]
                 if min(got) >= recall: break
-            first = [f0 or ((p, float(g)) if g >= recall else None) for f0, g in zip(first, got)]
+            if img is not None and img_at is None and got[img] >= recall: img_at = p, float(got[img])
             if min(got) >= recall: break
         vi.info.update(recall_at_100=[round(float(x), 4) for x in got], calibration_queries=[len(g) for g in groups])
         if kind == 'hnsw': vi.info.update(m=m, ef_construction=ef_construction, ef_search=int(vi.graph.hnsw.efSearch), entries=int(index.ntotal))
         else: vi.info.update(nlist=nlist, nprobe=int(index.nprobe), train_size=len(sample))
         if kind == 'ivfpq': vi.info.update(rerank=vi.rerank, code_bytes=d // 4)
-        if kind == 'hnsw' and img is not None and first[img]:  # images sit where the graph was built: usually a far smaller depth
-            vi.ef_images = first[img][0]; vi.info.update(ef_images=first[img][0], recall_at_100_images=round(first[img][1], 4))
+        if kind == 'hnsw' and img_at:  # images sit where the graph was built: usually a far smaller depth
+            vi.ef_images = img_at[0]; vi.info.update(ef_images=img_at[0], recall_at_100_images=round(img_at[1], 4))
     vi.info['seconds'] = round(time.time() - t0, 2)
     return vi
 
@@ -205,7 +205,7 @@ def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (un
 @patch
 def save(self:VectorIndex, folder): # destination folder (an `IndexFiles` or a path)
     "Write the vectors, their valid mask and the FAISS index to `folder`, each atomically."
-    F = folder if isinstance(folder, IndexFiles) else IndexFiles(folder)
+    F = IndexFiles.of(folder)
     F.folder.mkdir(parents=True, exist_ok=True)
     for f, a in [(F.vectors, self.vectors), (F.valid, self.valid)]:
         with atomic_write(f, 'wb') as o: np.save(o, np.asarray(a))
@@ -219,7 +219,7 @@ def save(self:VectorIndex, folder): # destination folder (an `IndexFiles` or a p
 def load(cls:VectorIndex, folder, # a folder written by `save` (an `IndexFiles` or a path)
          info=None): # the build info to keep with it
     "Memory-map a saved index; checks that its parts agree."
-    F = folder if isinstance(folder, IndexFiles) else IndexFiles(folder)
+    F = IndexFiles.of(folder)
     vectors, valid = np.load(F.vectors, mmap_mode='r'), np.load(F.valid, mmap_mode='r')
     index = faiss.read_index(str(F.faiss), faiss.IO_FLAG_MMAP_IFC)
     entries = int(valid.sum())  # a graph also keeps the stale entries of re-indexed rows (`update`)
