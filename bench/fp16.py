@@ -1,4 +1,4 @@
-"""Float16 storage (issue 6): what storing image features or projected vectors as float16 costs in search quality.
+"""Float16 storage: what storing image features or projected vectors as float16 costs in search quality.
 
 Run by hand, not a test, on a built and trained collection (default `runs/demo`). Evaluates the trained model
 on the images `imgsearch-eval` withheld from it (`DIR/model/measure.pt`, the tags seen in training, with

@@ -1,4 +1,4 @@
-"""Scale simulation (issue 6): build, train, project, index, search and serve synthetic collections of growing size.
+"""Scale simulation: build, train, project, index, search and serve synthetic collections of growing size.
 
 Run by hand, not a test. For each size (by default 10k, 100k and 1.7 million images: the seed's collection had 1.7
 million) it writes a complete collection folder in the documented layout with the library's own stages, only
@@ -26,7 +26,7 @@ without pixels, and measures every stage on it:
 Each size runs in its own process, so peak RSS (`getrusage`) is that size's own; a sampling thread also records the
 peak RSS of each stage. Prints a markdown table of the growth and writes the JSON (`--out`).
 
-    .venv/bin/python bench/scale.py                                  # 10k, 100k, 1.7M: about 10 minutes on 2 cores
+    .venv/bin/python bench/scale.py                                  # 10k, 100k, 1.7M: about 65 minutes on 2 cores
     .venv/bin/python bench/scale.py --sizes 10000,100000 --out /tmp/scale.json   # a quick run
     .venv/bin/python bench/scale.py --table nbs/scale_results.json               # the table of an earlier run
 """
@@ -84,8 +84,10 @@ def size_of(*paths):
         tot += sum(f.stat().st_size for f in p.rglob('*') if f.is_file()) if p.is_dir() else p.stat().st_size
     return tot
 
-def pss(pgid):
-    "Sum of PSS and largest RSS (bytes) over the processes of group `pgid`, and how many there are."
+def pss(pgid, parts=None):
+    """Sum of PSS and largest RSS (bytes) over the processes of group `pgid`, and how many there are; `parts`, a dict,
+    gets the PSS split into anonymous memory (each process's own heap, and pages copied after the fork) and
+    file-backed memory (memory-mapped files and libraries, shared)."""
     tot, big, n = 0, 0, 0
     for d in Path('/proc').iterdir():
         if not d.name.isdigit(): continue
@@ -94,6 +96,9 @@ def pss(pgid):
             roll = dict(l.split(':', 1) for l in (d/'smaps_rollup').read_text().splitlines()[1:])
         except (OSError, ValueError, IndexError): continue
         tot += int(roll['Pss'].split()[0]) * 1024; big = max(big, int(roll['Rss'].split()[0]) * 1024); n += 1
+        if parts is not None:
+            for k in ('Pss_Anon', 'Pss_File', 'Pss_Shmem'):
+                if k in roll: parts[k] = parts.get(k, 0) + int(roll[k].split()[0]) * 1024
     return tot, big, n
 
 # ---------------------------------------------------------------- the synthetic collection
@@ -217,6 +222,14 @@ def run_size(n, a, folder):
                                ('open vocabulary', 'semantic', sem), ('hybrid (by frequency)', 'hybrid', by_freq)]:
             ts = timed(lambda q: eng.search(q, k=20, mode=mode), qs)
             res['queries'][name] = dict(n=len(ts), p50_ms=float(np.median(ts) * 1e3), p99_ms=float(np.percentile(ts, 99) * 1e3))
+        stored = eng._ranks  # the large tags' rankings the index stage stored; set aside, each tag query scores its block again
+        for name, ranks in [('tag (by frequency), warm: stored ranking', stored), ('tag (by frequency), warm: ranked at query time', {})]:
+            eng._ranks = ranks
+            for q in by_freq: eng.search(q, k=20, mode='tag')  # warm: both read pages already in memory, so compute is compared
+            ts = timed(lambda q: eng.search(q, k=20, mode='tag'), by_freq)
+            res['queries'][name] = dict(n=len(ts), p50_ms=float(np.median(ts) * 1e3), p99_ms=float(np.percentile(ts, 99) * 1e3))
+        eng._ranks = stored
+    res['tag_ranks'] = man.get('tag_ranks')
     res['median_tag_images'] = {'by frequency': int(np.median([eng.index.count(t) for t in by_freq])),
                                 'uniform': int(np.median([eng.index.count(t) for t in uniform]))}
     del eng
@@ -241,8 +254,9 @@ def serve_loopback(folder, a, open_words):
             secs, lat, bad = serve_bench.load(port, paths, a.clients, a.requests)
             out['kinds'][kind] = dict(requests=len(lat), errors=bad, rps=len(lat) / secs,
                                       p50_ms=float(np.percentile(lat, 50) * 1e3), p99_ms=float(np.percentile(lat, 99) * 1e3))
-        tot, big, procs = pss(p.pid)
-        out.update(pss_gib=tot / GiB, largest_rss_gib=big / GiB, processes=procs)
+        parts = {}; tot, big, procs = pss(p.pid, parts)
+        out.update(pss_gib=tot / GiB, largest_rss_gib=big / GiB, processes=procs, pss_anon_gib=parts.get('Pss_Anon', 0) / GiB,
+                   pss_file_gib=parts.get('Pss_File', 0) / GiB)
     finally: serve_bench.stop(p)
     return out
 
@@ -288,13 +302,16 @@ def table(results):
     add('build_vector_index: peak RSS (GiB)', lambda r: r['stages']['project + vector index']['peak_rss_gib'])
     add('Engine.load (s)', lambda r: r['stages']['Engine.load']['seconds'], '{:.1f}')
     add('Engine.load: RSS added (GiB)', lambda r: r['engine_rss_gib'])
-    for q in ('tag (by frequency)', 'tag (uniform)', 'open vocabulary', 'hybrid (by frequency)'):
+    for q in ('tag (by frequency)', 'tag (uniform)', 'open vocabulary', 'hybrid (by frequency)',  # the warm pair: n/a before it
+              'tag (by frequency), warm: stored ranking', 'tag (by frequency), warm: ranked at query time'):
         add(f'query p50 / p99 (ms): {q}', lambda r, q=q: f"{r['queries'][q]['p50_ms']:.1f} / {r['queries'][q]['p99_ms']:.1f}", '{}', False)
     add('peak RSS of the bench process (GiB)', lambda r: r['peak_rss_gib'])
     add('server: start to /healthz (s)', lambda r: r['server']['start_s'], '{:.1f}')
     for k in ('tag', 'semantic', 'hybrid', 'similar', 'open'):  # open: words that are no tag (n/a in runs before it)
         add(f'server req/s (p50 ms): {k}', lambda r, k=k: f"{r['server']['kinds'][k]['rps']:.0f} ({r['server']['kinds'][k]['p50_ms']:.0f})", '{}', False)
     add('server memory: PSS of master + workers (GiB)', lambda r: r['server']['pss_gib'])
+    add('server memory: of it anonymous / file-backed (GiB)',  # n/a: runs before the split was measured
+        lambda r: f"{r['server']['pss_anon_gib']:.2f} / {r['server']['pss_file_gib']:.2f}", '{}', False)
     add('server memory: RSS of the largest process (GiB)', lambda r: r['server']['largest_rss_gib'])
     head = '| images | ' + ' | '.join(fmt_n(r['images']) for r in R) + f' | growth {fmt_n(R[0]["images"])} → {fmt_n(R[-1]["images"])} |'
     return '\n'.join([head, '|---' * (len(R) + 2) + '|'] + rows)

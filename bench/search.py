@@ -16,7 +16,7 @@ of the vector index against exact search:
       tower costs what (a) shows), and hybrid queries whose semantic part is the tag's stored list (`save_tag_tops`);
   (c) the same with 1.7 million isotropic random unit vectors: no structure for any index to use, the worst case.
 
-Prints one markdown table. Goals (issue 4): p50 < 10 ms for a tag or open-vocabulary query at 1.7 million images,
+Prints one markdown table. Goals: p50 < 10 ms for a tag or open-vocabulary query at 1.7 million images,
 recall@100 >= 0.95.
 
     .venv/bin/python bench/search.py                 # everything (about 10 minutes on 2 cores)

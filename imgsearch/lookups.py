@@ -6,19 +6,20 @@ Docs: https://imgsearch.github.io/imgsearch/lookups.html.md"""
 
 # %% ../nbs/08a_lookups.ipynb #dee2e463
 from __future__ import annotations
-import hashlib, time
+import hashlib, itertools, time
 import numpy as np, torch
 from .files import atomic_write, load_json, save_json
 from .layout import IndexFiles
 from .tagindex import TagIndex
 from .shards import load_image_features
 from .model import torch_threads
-from .evidence import KS, nearest_evidence
+from .evidence import KS, nearest_evidence, vote_matrix, label_matrix
 from .vectors import VectorIndex, top_k
 
 # %% auto #0
 __all__ = ['BLOCK_MIN', 'save_tag_blocks', 'load_tag_blocks', 'tag_query_vectors', 'save_tag_tops', 'TagTops', 'load_tag_tops',
-           'neighbour_table', 'save_neighbours']
+           'neighbour_table', 'save_neighbours', 'ranking_params', 'vote_columns', 'column', 'add_votes',
+           'save_tag_ranks', 'TagRanks', 'load_tag_ranks']
 
 # %% ../nbs/08a_lookups.ipynb #e80f08fd
 BLOCK_MIN = 1000 # tags with at least this many images get a contiguous block
@@ -132,3 +133,76 @@ def save_neighbours(out, # the vector index folder (an `IndexFiles` or a path)
         with atomic_write(f, 'wb') as o: np.save(o, a)
     return rep
 
+
+# %% ../nbs/08a_lookups.ipynb #42b4b668
+def ranking_params(meta): # a checkpoint's metadata (`load_matcher`)
+    "The ranking's parameters that imgsearch-train chose on validation (k, beta, min_score), with the defaults of a model trained before they existed."
+    return dict(dict(k=10, beta=0., min_score=0.), **meta.get('ranking', {}))
+
+def vote_columns(nb, sims, # each image's nearest tagged images and their cosines (`neighbour_table`)
+                 tag_ids, # per image, the columns of its tags
+                 n_tags, # columns
+                 k): # neighbours that vote
+    "Sparse [N, n_tags] CSC matrix: column t is every image's vote for tag t, the summed cosines of its `k` nearest tagged images that carry it."
+    A = vote_matrix(nb, sims, np.arange(len(nb)), len(nb), k)
+    V = (A.T @ label_matrix(tag_ids, n_tags)).tocsc(); V.sort_indices()
+    return V
+
+def column(V, c): # a matrix from `vote_columns`; a column
+    "(rows ascending, votes) of column `c`: the images with a vote for that tag."
+    lo, hi = V.indptr[c], V.indptr[c + 1]
+    return V.indices[lo:hi].astype(np.int64), V.data[lo:hi]
+
+def add_votes(s, # [n] cosines of `rows` with a tag's query vector
+              rows, # their rows
+              votes, # (rows ascending, votes) of the tag (`column`), or None
+              k, beta): # the ranking's parameters (chosen on validation by imgsearch-train)
+    "The engine's score of a known tag: the cosine plus `beta` times the mean vote of the `k` nearest tagged images, for the rows that have a vote."
+    if votes is None or not beta or not len(votes[0]) or not len(rows): return s
+    vr, vv = votes
+    i = np.clip(np.searchsorted(vr, rows), 0, len(vr) - 1)
+    return (s + np.where(vr[i] == rows, vv[i], 0) * (beta / k)).astype(np.float32)
+
+# %% ../nbs/08a_lookups.ipynb #ea35690d
+def save_tag_ranks(out, # the vector index folder (an `IndexFiles` or a path)
+                   index:TagIndex, # the collection's tag index, with rows
+                   vecs, valid, # the projected vectors and their valid mask
+                   Q, tags, # every tag's query vector (`tag_query_vectors`, zero rows for tags without one) and the text stage's tags
+                   nb, sims, # the neighbour table (`neighbour_table`)
+                   k, beta, # the ranking's parameters (the model's `ranking`)
+                   depth=1000, # results kept per tag: the engine's `MAX_RESULTS`
+                   min_images=BLOCK_MIN): # smaller tags are ranked at query time (fast enough when short)
+    "Rank each large tag's own images as its tag query does and save the first `depth`, so the query reads them; returns a report."
+    F, t0 = IndexFiles.of(out), time.time()
+    col = {t: i for i, t in enumerate(tags)}
+    large = itertools.takewhile(lambda t: len(index.postings[t]) >= min_images, index.tags)  # tags come largest first
+    big = [t for t in large if t in col and np.any(Q[col[t]])]  # a tag without a query vector is ranked otherwise
+    R, S = np.full((len(big), depth), -1, np.int32), np.full((len(big), depth), -np.inf, np.float32)
+    V = vote_columns(nb, sims, _label_ids(index, big, len(nb)), len(big), k)
+    for j, t in enumerate(big):
+        r = _block_rows(index, valid, t)
+        s = add_votes(np.einsum('ij,j->i', np.ascontiguousarray(vecs[r], np.float32), np.asarray(Q[col[t]], np.float32)), r, column(V, j), k, beta)
+        top = top_k(s, depth); R[j, :len(top)], S[j, :len(top)] = r[top], s[top]
+    for f, a in ((F.tag_ranks, R), (F.tag_rank_scores, S)):
+        with atomic_write(f, 'wb') as o: np.save(o, a)
+    save_json(dict(tags=big, depth=depth, k=k, beta=beta), F.tag_ranks_manifest)
+    return dict(tags=len(big), rows=int((R >= 0).sum()), seconds=round(time.time() - t0, 2))
+
+def _label_ids(index, tags, n): # the tag index, the tags to label, rows
+    "Per row, the positions in `tags` of the tags it carries (what `label_matrix` takes)."
+    ids = [[] for _ in range(n)]
+    for j, t in enumerate(tags):
+        for r in index.rows(t): ids[r].append(j)
+    return ids
+
+class TagRanks(TagTops):
+    "The large tags' stored rankings, memory-mapped: `get(t)` is (scores, rows) of tag `t`'s images as its tag query ranks them, best first, or None."
+    def __init__(self, tags, rows, scores): super().__init__(rows, scores); self.at = {t: j for j, t in enumerate(tags)}
+    def __len__(self): return len(self.at)
+    def get(self, t): j = self.at.get(t); return None if j is None else self[j]
+
+def load_tag_ranks(out): # the vector index folder (an `IndexFiles` or a path)
+    "The `TagRanks` the index stage saved (none where it saved none)."
+    F = IndexFiles.of(out)
+    if not F.tag_ranks_manifest.is_file(): return TagRanks([], np.zeros((0, 0), np.int32), np.zeros((0, 0), np.float32))
+    return TagRanks(load_json(F.tag_ranks_manifest)['tags'], np.load(F.tag_ranks, mmap_mode='r'), np.load(F.tag_rank_scores, mmap_mode='r'))

@@ -22,7 +22,7 @@ from .model import load_matcher, torch_threads
 from .evidence import KS, unit_rows
 from .zeroshot import conse_images
 from .vectors import VectorIndex, auto_kind
-from .lookups import neighbour_table, save_neighbours, save_tag_blocks, save_tag_tops, tag_query_vectors
+from .lookups import neighbour_table, save_neighbours, save_tag_blocks, save_tag_tops, tag_query_vectors, save_tag_ranks, ranking_params
 
 # %% auto #0
 __all__ = ['INDEX_LOCK_WAIT', 'index_stamps', 'check_vector_index', 'word_vectors', 'untrained_index', 'untrained_vectors',
@@ -105,7 +105,7 @@ def _project(L, coll, dev, progress=False):
     shards, settings, man = _shard_stamps(L, m), _feature_settings(m), (load_json(F.manifest) if F.manifest.is_file() else None)
     if man is not None and not _complete(F, man): man = None
     t0, n, size = time.time(), len(coll), m['shard_size']
-    model, _ = load_matcher(L.model(), dev)
+    model, meta = load_matcher(L.model(), dev)
     valid = _valid_rows(L, n)
     nv = int(valid.sum()); kind = auto_kind(nv)
     inc = (man is not None and man.get('checkpoint_sha256') == want['checkpoint_sha256'] and man.get('feature_settings') == settings and n >= man['rows']
@@ -126,17 +126,21 @@ def _project(L, coll, dev, progress=False):
         vi.info['trained_on'] = nv
     vi.save(F)
     moved = np.zeros(n, bool); moved[rows] = True  # validity changes only in changed shards too
-    t = time.time(); nb = save_tag_blocks(F, TagIndex.load(L.folder, coll), vecs, valid, moved if inc else None)
+    t, ti = time.time(), TagIndex.load(L.folder, coll); nb = save_tag_blocks(F, ti, vecs, valid, moved if inc else None)
     t_blocks, t = round(time.time() - t, 2), time.time()
     how = save_neighbours(F, coll, L.image, valid)
     t_nb, tops = round(time.time() - t, 2), None
+    tags, tvecs, found = load_text_features(L.text, coll); found = np.asarray(found, bool)
+    Q, rk = tag_query_vectors(model, tvecs, dev), ranking_params(meta)
+    ranks = save_tag_ranks(F, ti, vecs, valid, Q * found[:, None], tags, np.load(F.neighbours, mmap_mode='r'),
+                           np.load(F.neighbour_sims, mmap_mode='r'), rk['k'], rk['beta'])
     if vi.kind != 'flat':  # an approximate index: each tag's results once, here (an exact one answers as fast)
-        tags, tvecs, found = load_text_features(L.text, coll); key = hashlib.sha256('\n'.join(tags).encode()).hexdigest()
+        key = hashlib.sha256('\n'.join(tags).encode()).hexdigest()
         same = inc and (man.get('tag_tops') or {}).get('tags_sha256') == key  # merge only into the lists of the same tags
-        tops = dict(save_tag_tops(F, vi, tag_query_vectors(model, tvecs, dev), np.asarray(found, bool), changed=rows if same else None), tags_sha256=key)
+        tops = dict(save_tag_tops(F, vi, Q, found, changed=rows if same else None), tags_sha256=key)
     else: F.tag_tops.unlink(missing_ok=True); F.tag_top_scores.unlink(missing_ok=True)
     man = dict(stage='search-index', **want, dim=int(model.cfg.dim), valid=nv, index=vi.info, tag_blocks=dict(nb, seconds=t_blocks),
-               neighbours=dict(k=max(KS), seconds=t_nb, **how), tag_tops=tops, feature_settings=settings, shards=shards,
+               neighbours=dict(k=max(KS), seconds=t_nb, **how), tag_tops=tops, tag_ranks=ranks, feature_settings=settings, shards=shards,
                incremental=bool(inc), rows_projected=len(rows), seconds=round(time.time() - t0, 2))
     save_json(man, F.manifest)
     return man

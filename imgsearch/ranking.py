@@ -8,6 +8,7 @@ Docs: https://imgsearch.github.io/imgsearch/ranking.html.md"""
 from __future__ import annotations
 import numpy as np
 from .vectors import VectorIndex, top_k
+from .lookups import add_votes
 
 # %% auto #0
 __all__ = ['MAX_RESULTS', 'SHALLOW', 'rank', 'collapse_rows']
@@ -24,16 +25,15 @@ def rank(vi:VectorIndex, # the collection's vectors
          tag_block=None, # (vectors, rows) of the tag's images stored contiguously (`save_tag_blocks`), instead of gathering `tag_rows`
          votes=None, # (rows, votes) of the tag's nearest-tagged-image vote (`Engine.tag_votes`), or None
          nearest=None, # (cosines, rows) of the query's `depth` nearest images when known (a tag's stored list), instead of searching `vi`
+         tag_ranked=None, # (scores, rows) of the tag's images as this ranks them, best first, when stored (`save_tag_ranks`): read, not scored
          k=1, beta=0.): # the vote's weight: score = cosine + beta * vote / k
     "Ranked (scores, rows, is_tag) of a query: its tag matches, its nearest images, or (hybrid) every tag match first, then the others."
     none = (np.zeros(0, np.float32), np.zeros(0, np.int64))
     vr, vv = votes if votes is not None and beta else none
-    def fused(s, r): # add the vote of the rows that have one
-        if not len(vr) or not len(r): return s
-        i = np.clip(np.searchsorted(vr, r), 0, len(vr) - 1)
-        return (s + np.where(vr[i] == r, vv[i], 0) * (beta / k)).astype(np.float32)
+    fused = lambda s, r: add_votes(s, r, (vr, vv), k, beta)  # the vote of the rows that have one
     tag = none
-    if mode != 'semantic':
+    if mode != 'semantic' and tag_ranked is not None: tag = tag_ranked[0][:depth], tag_ranked[1][:depth]
+    elif mode != 'semantic':
         if tag_block is not None: sc, tr = np.einsum('ij,j->i', tag_block[0], np.asarray(q, np.float32)), np.asarray(tag_block[1])
         elif tag_rows is not None and len(tag_rows): tr = tag_rows[vi.valid[tag_rows]]; sc = np.einsum('ij,j->i', vi.vectors[tr], np.asarray(q, np.float32))
         else: sc, tr = none

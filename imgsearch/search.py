@@ -20,10 +20,10 @@ from .text import embed_text, load_text_features, tag_words
 from .decode import ImageError, load_pixels, to_rgb
 from .backbone import load_backbone, pick_device
 from .model import load_matcher, torch_threads
-from .evidence import confidence, label_matrix, unit_rows, vote_matrix
+from .evidence import confidence, unit_rows
 from .vectors import VectorIndex, top_k
 from .ranking import MAX_RESULTS, SHALLOW, collapse_rows, rank
-from .lookups import load_tag_blocks, load_tag_tops, tag_query_vectors
+from .lookups import load_tag_blocks, load_tag_tops, tag_query_vectors, load_tag_ranks, ranking_params, vote_columns, column
 from .project import RawMatcher, check_vector_index, untrained_vectors, word_vectors
 
 # %% auto #0
@@ -79,9 +79,10 @@ class Engine:
         self._tag_col = {t: i for i, t in enumerate(self.tags)}
         self._tag_vec = {t: i for i, t in enumerate(tags) if found[i]}
         self.kv, self.kv_problem, self._bb, self.threads, self._lock, self._blocks, self._votes = kv, kv_problem, None, None, threading.Lock(), {}, None
+        self._ranks = {}  # tag -> its images as its tag query ranks them, stored by the index stage for large tags (`load` reads them)
         self._nb = self._nbs = self._votes_by_row = self._tops = None  # each image's nearest tagged images (rows, cosines); each tag's nearest images
         self.text_vi = vi  # what word queries search: the same vectors once trained, ConSE vectors before
-        self.ranking = dict(dict(k=10, beta=0., min_score=0.), **meta.get('ranking', {}))  # chosen on validation by imgsearch-train
+        self.ranking = ranking_params(meta)  # chosen on validation by imgsearch-train
         self._tag_proj = tag_query_vectors(model, self._tvecs, device)  # every tag's query vector, once: a tag query skips the text tower
 
     @property
@@ -107,15 +108,14 @@ def load(cls:Engine, path, # a folder built by imgsearch-build, trained by imgse
         if text[1].shape[1] != model.cfg.txt_dim: raise ValueError(f'the model expects {model.cfg.txt_dim}-d word vectors, the build has {text[1].shape[1]}-d: retrain it')
         eng = cls(L, coll, TagIndex.load(L.folder, coll), model, meta, VectorIndex.load(L.index, man['index']), text, kv, kv_problem, dev)
         eng._blocks, eng._tops = load_tag_blocks(L.index, eng.index, eng.vi.valid), load_tag_tops(L.index) if man.get('tag_tops') else None
+        eng._ranks = load_tag_ranks(L.index)
         eng._nb, eng._nbs = np.load(L.index.neighbours, mmap_mode='r'), np.load(L.index.neighbour_sims, mmap_mode='r')
     else:  # no trained model (no tags yet, or none with a word vector): search without one
         u = untrained_vectors(L, coll, kv)  # as imgsearch-index wrote them, else computed here, in memory
         eng = cls(L, coll, TagIndex.load(L.folder, coll), RawMatcher(u.vi.dim, text[1].shape[1]), dict(untrained=True), u.vi, text, kv, kv_problem, dev)
         eng.text_vi, eng._nb, eng._nbs = u.words, u.neighbours, u.sims
     if eng.ranking['beta'] > 0:  # column t: every image's vote for tag t, so a tag's votes are one slice
-        A = vote_matrix(eng._nb, eng._nbs, np.arange(len(eng._nb)), len(eng._nb), eng.ranking['k'])
-        labels = label_matrix([[eng._tag_col[t] for t in it.tags if t in eng._tag_col] for it in coll], len(eng.tags))
-        eng._votes = (A.T @ labels).tocsc(); eng._votes.sort_indices()
+        eng._votes = vote_columns(eng._nb, eng._nbs, [[eng._tag_col[t] for t in it.tags if t in eng._tag_col] for it in coll], len(eng.tags), eng.ranking['k'])
     return eng
 
 # %% ../nbs/08b_search.ipynb #a434da30
@@ -124,8 +124,7 @@ def tag_votes(self:Engine, t): # a normalised tag
     "(rows, votes) of the images with a vote for tag `t` (rows ascending), or None."
     c = self._tag_col.get(t) if self._votes is not None else None
     if c is None: return None
-    lo, hi = self._votes.indptr[c], self._votes.indptr[c + 1]
-    return self._votes.indices[lo:hi].astype(np.int64), self._votes.data[lo:hi]
+    return column(self._votes, c)
 
 @patch
 def complete(self:Engine, prefix:str='', # what the user typed
@@ -222,7 +221,9 @@ def search(self:Engine, q:str, # a tag, a word or a phrase; normalised like tags
     vi = self.text_vi if words else self.vi
     depth = self._depth(vi, offset, k) if mode_used != 'tag' else MAX_RESULTS  # tag matches only: no search
     if near is not None: near = near[0][:depth], near[1][:depth]  # as deep as its search would go
-    ranked = rank(vi, v, rows, mode_used, depth, tag_block=self._blocks.get(t), votes=votes, nearest=near, k=self.ranking['k'], beta=self.ranking['beta'])
+    stored = self._ranks.get(t) if words and t in self._tag_vec else None  # the tag's own images, ranked by the index stage
+    ranked = rank(vi, v, rows, mode_used, depth, tag_block=self._blocks.get(t), votes=votes, nearest=near, k=self.ranking['k'], beta=self.ranking['beta'],
+                  tag_ranked=stored)
     return self._page(t, mode, ranked, k, offset, min_score, collapse, note, floor=self.ranking['min_score'], depth=depth)
 
 # %% ../nbs/08b_search.ipynb #cedd46dc
