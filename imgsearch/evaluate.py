@@ -34,11 +34,12 @@ def protocol_b(scores, rel, keep): # [n, T] scores, [n, T] relevance, [T] querie
 
 def _protocol_a_aps(scores, rel, keep, rng): # [n, T] scores, [n, T] relevance, [T] queries to score, a numpy Generator
     "Protocol A's AP of each query in `keep`, in order; draws the distractors from `rng`."
-    aps = []
-    for j in np.flatnonzero(keep):
-        pos, neg = np.flatnonzero(rel[:, j]), np.flatnonzero(~rel[:, j])
+    aps, cols = [], np.flatnonzero(keep)
+    S, R = np.ascontiguousarray(scores[:, cols].T), np.ascontiguousarray(rel[:, cols].T)  # a query's images side by side
+    for s, r in zip(S, R):
+        pos, neg = np.flatnonzero(r), np.flatnonzero(~r)
         cand = np.concatenate([pos, rng.choice(neg, size=min(len(pos), len(neg)), replace=False)])
-        aps.append(ranking_metrics(scores[cand, j], rel[cand, j])['ap'][0])
+        aps.append(ranking_metrics(s[cand], r[cand])['ap'][0])
     return aps
 
 def _mean_ap(aps): return dict(ap=float(np.mean(aps)) if aps else float('nan'), queries=len(aps))
