@@ -97,7 +97,7 @@ def pss(pgid, parts=None):
         except (OSError, ValueError, IndexError): continue
         tot += int(roll['Pss'].split()[0]) * 1024; big = max(big, int(roll['Rss'].split()[0]) * 1024); n += 1
         if parts is not None:
-            for k in ('Pss_Anon', 'Pss_File', 'Pss_Shmem'):
+            for k in ('Pss_Anon', 'Pss_File'):
                 if k in roll: parts[k] = parts.get(k, 0) + int(roll[k].split()[0]) * 1024
     return tot, big, n
 

@@ -6,7 +6,7 @@ Docs: https://imgsearch.github.io/imgsearch/lookups.html.md"""
 
 # %% ../nbs/08a_lookups.ipynb #dee2e463
 from __future__ import annotations
-import hashlib, itertools, time
+import hashlib, time
 import numpy as np, torch
 from .files import atomic_write, load_json, save_json
 from .layout import IndexFiles
@@ -27,6 +27,13 @@ BLOCK_MIN = 1000 # tags with at least this many images get a contiguous block
 def _block_rows(index, valid, t):
     r = index.rows(t); return r[valid[r]]
 
+def _large_tags(index, valid, min_images): # the tag index, the vectors' valid mask, the threshold
+    "(tag, its valid rows) of each tag with at least `min_images` valid images: those that get a block, and a stored ranking."
+    for t in index.tags:
+        if index.count(t) < min_images: break  # tags come largest first
+        r = _block_rows(index, valid, t)
+        if len(r) >= min_images: yield t, r
+
 def save_tag_blocks(out, # the vector index folder (an `IndexFiles` or a path)
                     index:TagIndex, # the collection's tag index, with rows
                     vecs, valid, # the projected vectors and their valid mask
@@ -36,10 +43,7 @@ def save_tag_blocks(out, # the vector index folder (an `IndexFiles` or a path)
     F = IndexFiles.of(out); F.blocks.mkdir(parents=True, exist_ok=True)
     old = load_json(F.blocks_manifest) if F.blocks_manifest.is_file() and changed is not None else {}
     blocks, written = {}, 0
-    for t in index.tags:
-        if index.count(t) < min_images: break  # tags come largest first
-        r = _block_rows(index, valid, t)
-        if len(r) < min_images: continue
+    for t, r in _large_tags(index, valid, min_images):
         key = hashlib.sha256(r.tobytes()).hexdigest()
         name = hashlib.sha256(t.encode()).hexdigest()[:24] + '.npy'
         o = old.get(t)
@@ -175,17 +179,15 @@ def save_tag_ranks(out, # the vector index folder (an `IndexFiles` or a path)
     "Rank each large tag's own images as its tag query does and save the first `depth`, so the query reads them; returns a report."
     F, t0 = IndexFiles.of(out), time.time()
     col = {t: i for i, t in enumerate(tags)}
-    large = itertools.takewhile(lambda t: len(index.postings[t]) >= min_images, index.tags)  # tags come largest first
-    big = [t for t in large if t in col and np.any(Q[col[t]])]  # a tag without a query vector is ranked otherwise
+    big = [(t, r) for t, r in _large_tags(index, valid, min_images) if t in col and np.any(Q[col[t]])]  # no query vector: ranked otherwise
     R, S = np.full((len(big), depth), -1, np.int32), np.full((len(big), depth), -np.inf, np.float32)
-    V = vote_columns(nb, sims, _label_ids(index, big, len(nb)), len(big), k)
-    for j, t in enumerate(big):
-        r = _block_rows(index, valid, t)
+    V = vote_columns(nb, sims, _label_ids(index, [t for t, _ in big], len(nb)), len(big), k)
+    for j, (t, r) in enumerate(big):
         s = add_votes(np.einsum('ij,j->i', np.ascontiguousarray(vecs[r], np.float32), np.asarray(Q[col[t]], np.float32)), r, column(V, j), k, beta)
         top = top_k(s, depth); R[j, :len(top)], S[j, :len(top)] = r[top], s[top]
     for f, a in ((F.tag_ranks, R), (F.tag_rank_scores, S)):
         with atomic_write(f, 'wb') as o: np.save(o, a)
-    save_json(dict(tags=big, depth=depth, k=k, beta=beta), F.tag_ranks_manifest)
+    save_json(dict(tags=[t for t, _ in big], depth=depth, k=k, beta=beta), F.tag_ranks_manifest)
     return dict(tags=len(big), rows=int((R >= 0).sum()), seconds=round(time.time() - t0, 2))
 
 def _label_ids(index, tags, n): # the tag index, the tags to label, rows

@@ -32,7 +32,7 @@ def rank(vi:VectorIndex, # the collection's vectors
     vr, vv = votes if votes is not None and beta else none
     fused = lambda s, r: add_votes(s, r, (vr, vv), k, beta)  # the vote of the rows that have one
     tag = none
-    if mode != 'semantic' and tag_ranked is not None: tag = tag_ranked[0][:depth], tag_ranked[1][:depth]
+    if mode != 'semantic' and tag_ranked is not None: tag = tag_ranked[0][:depth], tag_ranked[1][:depth]  # read, not scored
     elif mode != 'semantic':
         if tag_block is not None: sc, tr = np.einsum('ij,j->i', tag_block[0], np.asarray(q, np.float32)), np.asarray(tag_block[1])
         elif tag_rows is not None and len(tag_rows): tr = tag_rows[vi.valid[tag_rows]]; sc = np.einsum('ij,j->i', vi.vectors[tr], np.asarray(q, np.float32))

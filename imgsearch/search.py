@@ -221,7 +221,7 @@ def search(self:Engine, q:str, # a tag, a word or a phrase; normalised like tags
     vi = self.text_vi if words else self.vi
     depth = self._depth(vi, offset, k) if mode_used != 'tag' else MAX_RESULTS  # tag matches only: no search
     if near is not None: near = near[0][:depth], near[1][:depth]  # as deep as its search would go
-    stored = self._ranks.get(t) if words and t in self._tag_vec else None  # the tag's own images, ranked by the index stage
+    stored = self._ranks.get(t) if t in self._tag_vec else None  # the tag's own images, ranked by the index stage
     ranked = rank(vi, v, rows, mode_used, depth, tag_block=self._blocks.get(t), votes=votes, nearest=near, k=self.ranking['k'], beta=self.ranking['beta'],
                   tag_ranked=stored)
     return self._page(t, mode, ranked, k, offset, min_score, collapse, note, floor=self.ranking['min_score'], depth=depth)
