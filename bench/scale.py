@@ -29,6 +29,7 @@ peak RSS of each stage. Prints a markdown table of the growth and writes the JSO
     .venv/bin/python bench/scale.py                                  # 10k, 100k, 1.7M: about 65 minutes on 2 cores
     .venv/bin/python bench/scale.py --sizes 10000,100000 --out /tmp/scale.json   # a quick run
     .venv/bin/python bench/scale.py --table nbs/scale_results.json               # the table of an earlier run
+    .venv/bin/python bench/scale.py --reuse /tmp/imgsearch-scale-1700000-XXXX    # index, queries and server again on a kept collection
 """
 import argparse, inspect, json, os, resource, shutil, subprocess, sys, tempfile, threading, time
 from contextlib import contextmanager
@@ -147,12 +148,9 @@ def write_features(out, coll, draws, k, tag_vecs, dim, dtype, seed=0, shard_size
 # ---------------------------------------------------------------- one size
 
 def run_size(n, a, folder):
-    "Build, train, project, search and serve a synthetic collection of `n` images in `folder`; the measurements."
-    import torch, imgsearch.train as train_mod
-    from imgsearch.tagindex import build_tag_index
-    from imgsearch.text import load_vectors, build_text_features
-    from imgsearch.train import TrainConfig, load_match_data, fit
-    from imgsearch.model import MatchNet, save_matcher
+    "Build, train, project, search and serve a synthetic collection of `n` images in `folder` (`--reuse`: project onwards); the measurements."
+    from imgsearch.text import load_vectors
+    from imgsearch.model import MatchNet
     from imgsearch.layout import Layout
     from imgsearch.vectors import VectorIndex
     from imgsearch.project import build_vector_index
@@ -160,10 +158,89 @@ def run_size(n, a, folder):
     from imgsearch.files import load_json
     L = Layout(folder)
     st, res = Stages(), dict(images=n, load_before=os.getloadavg()[0])
-    dtype = 'float16' if n >= a.fp16_from else 'float32'
     kv = load_vectors('glove-6b-50d')
     words, open_words = vocabulary(kv, a.tags, 400)
 
+    if a.reuse:  # a collection kept by an earlier run: its index stage and all that follows again, with this code
+        L.index.manifest.unlink(missing_ok=True); res['reused'] = str(folder)
+    else: res.update(build_and_train(n, a, L, st, kv, words))
+
+    acc = {}
+    with st('project + vector index'), clocked(MatchNet, 'embed_images', acc), clocked(VectorIndex, 'build', acc), \
+         clocked(VectorIndex, 'save', acc):
+        build_vector_index(L, device='cpu')
+    out = L.index; man = load_json(out.manifest)
+    res.update(project_s=man['seconds'], projection_s=acc['embed_images'], index_build_s=acc['build'], index_save_s=acc['save'],
+               tag_blocks=man['tag_blocks'], tag_blocks_mib=size_of(out.blocks) / MiB, index=man['index'], neighbours=man['neighbours'],
+               vectors_mib=size_of(out.vectors) / MiB, index_faiss_mib=size_of(out.faiss) / MiB, near_tags=man.get('near_tags'),
+               tag_tops=man.get('tag_tops'))
+
+    r0 = rss()
+    with st('Engine.load'):
+        eng = Engine.load(folder, device='cpu')
+    res['engine_rss_gib'] = (rss() - r0) / GiB
+    rng = np.random.default_rng(0)
+    counts = np.array([eng.index.count(t) for t in eng.index.tags], float)
+    by_freq = list(rng.choice(eng.index.tags, a.queries, p=counts / counts.sum()))
+    uniform = list(rng.choice(eng.index.tags, a.queries))
+    sem = list(rng.choice([w for w in open_words if w not in eng.index], a.queries))
+    ids = [eng.coll[i].id for i in rng.choice(np.flatnonzero(np.asarray(eng.vi.valid)), a.queries, replace=False)]
+    res['queries'] = {}
+    with st('queries'):
+        for name, mode, qs in [('tag (by frequency)', 'tag', by_freq), ('tag (uniform)', 'tag', uniform),
+                               ('open vocabulary', 'semantic', sem), ('hybrid (by frequency)', 'hybrid', by_freq), ('similar (images)', None, ids)]:
+            ts = timed((lambda q: eng.similar(q, k=20)) if mode is None else (lambda q: eng.search(q, k=20, mode=mode)), qs)
+            res['queries'][name] = dict(n=len(ts), p50_ms=float(np.median(ts) * 1e3), p99_ms=float(np.percentile(ts, 99) * 1e3))
+        near = eng._near  # the words' nearest tags' lists (`NearTags`), set aside: words search the vector index
+        eng._near = None
+        ts = timed(lambda q: eng.search(q, k=20, mode='semantic'), sem)
+        res['queries']['open vocabulary, through the vector index'] = dict(n=len(ts), p50_ms=float(np.median(ts) * 1e3), p99_ms=float(np.percentile(ts, 99) * 1e3))
+        eng._near = near
+        stored = eng._ranks  # the large tags' rankings the index stage stored; set aside, each tag query scores its block again
+        for name, ranks in [('tag (by frequency), warm: stored ranking', stored), ('tag (by frequency), warm: ranked at query time', {})]:
+            eng._ranks = ranks
+            for q in by_freq: eng.search(q, k=20, mode='tag')  # warm: both read pages already in memory, so compute is compared
+            ts = timed(lambda q: eng.search(q, k=20, mode='tag'), by_freq)
+            res['queries'][name] = dict(n=len(ts), p50_ms=float(np.median(ts) * 1e3), p99_ms=float(np.percentile(ts, 99) * 1e3))
+        eng._ranks = stored
+    with st('recall against exact search'):
+        res['recall_at_100'] = recall_groups(eng, by_freq, sem, ids)
+        eng._near = None; res['recall_at_100']['words, through the vector index'] = recall_groups(eng, [], sem, [])['words']; eng._near = near
+    res['tag_ranks'] = man.get('tag_ranks')
+    res['median_tag_images'] = {'by frequency': int(np.median([eng.index.count(t) for t in by_freq])),
+                                'uniform': int(np.median([eng.index.count(t) for t in uniform]))}
+    del eng
+    res['peak_rss_gib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GiB  # before the server: this process only
+
+    if n <= a.serve_max:
+        with st('server'):
+            res['server'] = serve_loopback(folder, a, open_words)
+    res['stages'], res['load_after'] = st.out, os.getloadavg()[0]
+    return res
+
+def recall_groups(eng, tags, words, ids, k=100):
+    "Recall@k against exact search of the ranked lists the engine's first pages come from: tags (their semantic part), other words, images."
+    out = {}
+    for name, qs in (('tags', tags), ('words', words), ('images', ids)):
+        if not len(qs): continue
+        if name == 'images':
+            V, got = np.asarray(eng.vi.vectors[[eng.row(i) for i in qs]]), [[eng.row(h.id) for h in eng.similar(i, k=k, min_score=-1).hits] for i in qs]
+        else: V, got = np.stack([eng._query(q)[0] for q in qs]), [[eng.row(h.id) for h in eng.search(q, k=k, mode='semantic', min_score=-1).hits] for q in qs]
+        truth = eng.vi.exact(V, k + 1)[1]
+        if name == 'images': truth = [t[t != eng.row(i)][:k] for t, i in zip(truth, qs)]  # the image itself is left out
+        else: truth = [t[:k] for t in truth]
+        out[name] = float(np.mean([len(np.intersect1d(g, t)) / len(t) for g, t in zip(got, truth)]))
+    return out
+
+def build_and_train(n, a, L, st, kv, words):
+    "The synthetic collection, its tag index, text and image features, and one epoch of training: the measurements."
+    import torch, imgsearch.train as train_mod
+    from imgsearch.tagindex import build_tag_index
+    from imgsearch.text import build_text_features
+    from imgsearch.train import TrainConfig, load_match_data, fit
+    from imgsearch.model import save_matcher
+    res = {}
+    dtype = 'float16' if n >= a.fp16_from else 'float32'
     with st('collection'):
         coll, draws, k = synthetic_collection(n, words)
         coll.save(L.collection)
@@ -196,49 +273,6 @@ def run_size(n, a, folder):
     res['train_s'] = res['epoch_s'] - res['validation_s']
     L.models.mkdir(exist_ok=True)
     save_matcher(model, L.model(), zero_shot_tags=model.zero_shot, history=hist, train=cfg.__dict__)
-    del data, pairs, model
-
-    acc = {}
-    with st('project + vector index'), clocked(MatchNet, 'embed_images', acc), clocked(VectorIndex, 'build', acc), \
-         clocked(VectorIndex, 'save', acc):
-        build_vector_index(L, device='cpu')
-    out = L.index; man = load_json(out.manifest)
-    res.update(project_s=man['seconds'], projection_s=acc['embed_images'], index_build_s=acc['build'], index_save_s=acc['save'],
-               tag_blocks=man['tag_blocks'], tag_blocks_mib=size_of(out.blocks) / MiB, index=man['index'], neighbours=man['neighbours'],
-               vectors_mib=size_of(out.vectors) / MiB, index_faiss_mib=size_of(out.faiss) / MiB)
-
-    r0 = rss()
-    with st('Engine.load'):
-        eng = Engine.load(folder, device='cpu')
-    res['engine_rss_gib'] = (rss() - r0) / GiB
-    rng = np.random.default_rng(0)
-    counts = np.array([eng.index.count(t) for t in eng.index.tags], float)
-    by_freq = list(rng.choice(eng.index.tags, a.queries, p=counts / counts.sum()))
-    uniform = list(rng.choice(eng.index.tags, a.queries))
-    sem = list(rng.choice([w for w in open_words if w not in eng.index], a.queries))
-    res['queries'] = {}
-    with st('queries'):
-        for name, mode, qs in [('tag (by frequency)', 'tag', by_freq), ('tag (uniform)', 'tag', uniform),
-                               ('open vocabulary', 'semantic', sem), ('hybrid (by frequency)', 'hybrid', by_freq)]:
-            ts = timed(lambda q: eng.search(q, k=20, mode=mode), qs)
-            res['queries'][name] = dict(n=len(ts), p50_ms=float(np.median(ts) * 1e3), p99_ms=float(np.percentile(ts, 99) * 1e3))
-        stored = eng._ranks  # the large tags' rankings the index stage stored; set aside, each tag query scores its block again
-        for name, ranks in [('tag (by frequency), warm: stored ranking', stored), ('tag (by frequency), warm: ranked at query time', {})]:
-            eng._ranks = ranks
-            for q in by_freq: eng.search(q, k=20, mode='tag')  # warm: both read pages already in memory, so compute is compared
-            ts = timed(lambda q: eng.search(q, k=20, mode='tag'), by_freq)
-            res['queries'][name] = dict(n=len(ts), p50_ms=float(np.median(ts) * 1e3), p99_ms=float(np.percentile(ts, 99) * 1e3))
-        eng._ranks = stored
-    res['tag_ranks'] = man.get('tag_ranks')
-    res['median_tag_images'] = {'by frequency': int(np.median([eng.index.count(t) for t in by_freq])),
-                                'uniform': int(np.median([eng.index.count(t) for t in uniform]))}
-    del eng
-    res['peak_rss_gib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GiB  # before the server: this process only
-
-    if n <= a.serve_max:
-        with st('server'):
-            res['server'] = serve_loopback(folder, a, open_words)
-    res['stages'], res['load_after'] = st.out, os.getloadavg()[0]
     return res
 
 def serve_loopback(folder, a, open_words):
@@ -296,15 +330,20 @@ def table(results):
     add('vector index: kind', lambda r: r['index']['kind'] + ('' if r['index']['kind'] == 'flat' else f" m {r['index']['m']} efSearch {r['index']['ef_search']}" if r['index']['kind'] == 'hnsw' else
         f" nlist {r['index']['nlist']} nprobe {r['index']['nprobe']}" + (f" rerank x{r['index']['rerank']}" if 'rerank' in r['index'] else '')), '{}', False)
     add('vector index: recall@100 (tags, words, images)', lambda r: ', '.join(f'{x:.3f}' for x in r['index']['recall_at_100']) if r['index']['kind'] != 'flat' else 'exact', '{}', False)
+    add('words that are no tags: nearest tags x list depth (recall@100 on calibration words, candidates)', lambda r: (
+        f"{r['near_tags']['m']} x {r['near_tags']['depth']} ({r['near_tags']['recall']:.3f}, {r['near_tags']['candidates']:,.0f})" + ('' if r['near_tags']['use'] else ', not used')), '{}', False)
+    add('build_vector_index: tag tops / near tags (s)', lambda r: f"{r['tag_tops']['seconds']:.1f} / {r['near_tags']['seconds']:.1f}", '{}', False)
     add('build_vector_index: neighbour table (s)', lambda r: r['neighbours']['seconds'], '{:.1f}')
     add('neighbour table: method (recall@10, cosine ratio)', lambda r: r['neighbours'].get('method', 'exact') + (f" nprobe {r['neighbours']['nprobe']} ({r['neighbours']['recall']:.3f}, {r['neighbours']['cosine_ratio']:.3f})" if r['neighbours'].get('method') == 'ivf' else ''), '{}', False)
     add('vector index: vectors.npy + index.faiss (MiB)', lambda r: r['vectors_mib'] + r['index_faiss_mib'], '{:.0f}')
     add('build_vector_index: peak RSS (GiB)', lambda r: r['stages']['project + vector index']['peak_rss_gib'])
     add('Engine.load (s)', lambda r: r['stages']['Engine.load']['seconds'], '{:.1f}')
     add('Engine.load: RSS added (GiB)', lambda r: r['engine_rss_gib'])
-    for q in ('tag (by frequency)', 'tag (uniform)', 'open vocabulary', 'hybrid (by frequency)',  # the warm pair: n/a before it
-              'tag (by frequency), warm: stored ranking', 'tag (by frequency), warm: ranked at query time'):
-        add(f'query p50 / p99 (ms): {q}', lambda r, q=q: f"{r['queries'][q]['p50_ms']:.1f} / {r['queries'][q]['p99_ms']:.1f}", '{}', False)
+    for q in ('tag (by frequency)', 'tag (uniform)', 'open vocabulary', 'open vocabulary, through the vector index', 'hybrid (by frequency)',
+              'similar (images)', 'tag (by frequency), warm: stored ranking', 'tag (by frequency), warm: ranked at query time'):  # n/a: runs before a row was measured
+        add(f'query p50 / p99 (ms): {q}', lambda r, q=q: f"{r['queries'][q]['p50_ms']:.2f} / {r['queries'][q]['p99_ms']:.2f}", '{}', False)
+    add('recall@100 against exact search: tags, words, images', lambda r: ', '.join(f"{r['recall_at_100'][g]:.3f}" for g in ('tags', 'words', 'images')), '{}', False)
+    add('recall@100 against exact search: words through the vector index', lambda r: r['recall_at_100']['words, through the vector index'], '{:.3f}', False)
     add('peak RSS of the bench process (GiB)', lambda r: r['peak_rss_gib'])
     add('server: start to /healthz (s)', lambda r: r['server']['start_s'], '{:.1f}')
     for k in ('tag', 'semantic', 'hybrid', 'similar', 'open'):  # open: words that are no tag (n/a in runs before it)
@@ -332,6 +371,7 @@ def main():
     ap.add_argument('--out', default=str(BENCH.parent/'nbs'/'scale_results.json'), help='JSON of the results')
     ap.add_argument('--tmp', default=None, help='folder for the collections (default: the system temp folder)')
     ap.add_argument('--keep', action='store_true', help='keep the built collections')
+    ap.add_argument('--reuse', default=None, help='a collection folder an earlier run kept (--keep): run its index stage and all that follows again')
     ap.add_argument('--table', default=None, help='only print the table of a JSON written earlier')
     ap.add_argument('--one', type=int, default=None, help=argparse.SUPPRESS)  # internal: run one size in this process
     ap.add_argument('--folder', default=None, help=argparse.SUPPRESS)
@@ -342,8 +382,9 @@ def main():
         print(json.dumps(res))
         return
     t0, results, failed = time.time(), [], []
-    for n in map(int, a.sizes.split(',')):
-        folder = Path(tempfile.mkdtemp(prefix=f'imgsearch-scale-{n}-', dir=a.tmp))
+    sizes = [sum(1 for _ in open(Path(a.reuse)/'collection.jsonl'))] if a.reuse else map(int, a.sizes.split(','))
+    for n in sizes:
+        folder = Path(a.reuse) if a.reuse else Path(tempfile.mkdtemp(prefix=f'imgsearch-scale-{n}-', dir=a.tmp))
         print(f'{n:,} images in {folder}', file=sys.stderr, flush=True)
         t = time.time()
         env = dict(os.environ, **{v: str(a.threads) for v in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS')})
@@ -351,7 +392,7 @@ def main():
         if p.returncode == 0:
             r = json.loads(p.stdout.strip().splitlines()[-1]); r['wall_s'] = time.time() - t; results.append(r)
         else: failed.append(dict(images=n, returncode=p.returncode)); print(f'{n:,} images FAILED ({p.returncode})', file=sys.stderr)
-        if not a.keep: shutil.rmtree(folder, ignore_errors=True)
+        if not (a.keep or a.reuse): shutil.rmtree(folder, ignore_errors=True)
     report = dict(machine=dict(cpus=os.cpu_count(), mem_gib=round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / GiB, 1)),
                   settings={k: v for k, v in vars(a).items() if k not in ('one', 'folder', 'out', 'tmp', 'keep')},
                   seconds=round(time.time() - t0), results=results, failed=failed)

@@ -76,6 +76,7 @@ class IndexFiles(Files):
     blocks_manifest = named('tag_blocks/blocks.json', 'tag -> its block file, row count and rows fingerprint')
     tag_tops = named('tag_tops.npy', "[T, 1000] int32: each tag's nearest rows, best first, -1 padded (approximate indexes only)")
     tag_top_scores = named('tag_top_scores.npy', 'their cosines')
+    near_tags = named('near_tags.faiss', "an index over the tags' query vectors: a word's nearest tags, whose lists hold its nearest images")
     tag_ranks = named('tag_ranks.npy', "[T, 1000] int32: each large tag's own images as its tag query ranks them, -1 padded")
     tag_rank_scores = named('tag_rank_scores.npy', 'their scores (cosine plus vote)')
     tag_ranks_manifest = named('tag_ranks.json', 'which tags those rows are, and the ranking parameters')

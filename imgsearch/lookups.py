@@ -7,7 +7,7 @@ Docs: https://imgsearch.github.io/imgsearch/lookups.html.md"""
 # %% ../nbs/08a_lookups.ipynb #dee2e463
 from __future__ import annotations
 import hashlib, time
-import numpy as np, torch
+import faiss, numpy as np, torch
 from .files import atomic_write, load_json, save_json
 from .layout import IndexFiles
 from .tagindex import TagIndex
@@ -17,9 +17,10 @@ from .evidence import KS, nearest_evidence, vote_matrix, label_matrix
 from .vectors import VectorIndex, top_k
 
 # %% auto #0
-__all__ = ['BLOCK_MIN', 'save_tag_blocks', 'load_tag_blocks', 'tag_query_vectors', 'save_tag_tops', 'TagTops', 'load_tag_tops',
-           'neighbour_table', 'save_neighbours', 'ranking_params', 'vote_columns', 'column', 'add_votes',
-           'save_tag_ranks', 'TagRanks', 'load_tag_ranks']
+__all__ = ['BLOCK_MIN', 'NEAR_TAGS_GRAPH', 'save_tag_blocks', 'load_tag_blocks', 'tag_query_vectors', 'save_tag_tops', 'TagTops',
+           'load_tag_tops', 'NearTags', 'near_tags_index', 'save_near_tags', 'load_near_tags', 'neighbour_table',
+           'save_neighbours', 'ranking_params', 'vote_columns', 'column', 'add_votes', 'save_tag_ranks', 'TagRanks',
+           'load_tag_ranks']
 
 # %% ../nbs/08a_lookups.ipynb #e80f08fd
 BLOCK_MIN = 1000 # tags with at least this many images get a contiguous block
@@ -115,6 +116,77 @@ def load_tag_tops(out): # the vector index folder (an `IndexFiles` or a path)
     "The `TagTops` the index stage stored, or None where it stored none (an exact index)."
     F = IndexFiles.of(out)
     return TagTops(np.load(F.tag_tops, mmap_mode='r'), np.load(F.tag_top_scores, mmap_mode='r')) if F.tag_tops.is_file() else None
+
+# %% ../nbs/08a_lookups.ipynb #dc7d0abb
+NEAR_TAGS_GRAPH = 4096 # from this many tags, a word's nearest tags come from a graph (HNSW) instead of exact search
+
+class NearTags:
+    "A word's nearest images, re-scored from the stored lists (`TagTops`) of its `m` nearest tags (first `depth` rows of each)."
+    def __init__(self, vi:VectorIndex, # the collection's vectors
+                 tops:TagTops, # each tag's stored nearest images
+                 tags, # FAISS inner-product index over the tags' query vectors, ids = tag columns
+                 info): # its calibration: m, depth, k, ef_search, use
+        self.vi, self.tops, self.tags, self.info = vi, tops, tags, dict(info)
+        self.m, self.depth, self.k, self.use = int(info['m']), int(info['depth']), int(info['k']), bool(info.get('use', True))
+    def candidates(self, q, # [d] unit query vector
+                   m=None, depth=None): # None: as calibrated
+        "Rows in the first `depth` entries of the lists of the `m` tags nearest to `q`."
+        m, depth = m or self.m, depth or self.depth
+        params = faiss.SearchParametersHNSW(efSearch=max(self.info.get('ef_search', 64), m)) if 'hnsw' in self.info.get('tags_index', '') else None
+        _, I = self.tags.search(np.ascontiguousarray(q, np.float32).reshape(1, -1), m, params=params)
+        r = np.sort(np.asarray(self.tops.rows[np.sort(I[0][I[0] >= 0]), :depth]).ravel())  # sorted: a row once, and gathered in order
+        return r[np.concatenate(([True], r[1:] != r[:-1])) & (r >= 0)].astype(np.int64)  # (np.unique takes 3x longer)
+    def search(self, q, # [d] unit query vector
+               k): # how many results (at most `self.k`, what the calibration measured)
+        "Scores and rows of the `k` best candidates by exact cosine, best first."
+        return self.vi.rescore(np.asarray(q, np.float32), self.candidates(q), k)
+
+def near_tags_index(Q, # [T, d] the tags' query vectors
+                    has, # [T] bool: the tags that have one (and a stored list)
+                    graph_from=NEAR_TAGS_GRAPH): # from this many tags, a graph
+    "The FAISS index a word's nearest tags come from (ids = tag columns), and its kind."
+    cols, d = np.flatnonzero(has).astype(np.int64), Q.shape[1]
+    graph = len(cols) >= graph_from
+    ix = faiss.IndexIDMap2(faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT) if graph else faiss.IndexFlatIP(d))
+    if graph: faiss.downcast_index(ix.index).hnsw.efConstruction = 80
+    ix.add_with_ids(np.ascontiguousarray(Q[cols], np.float32), cols)
+    return ix, 'hnsw' if graph else 'flat'
+
+def save_near_tags(out, # the vector index folder (an `IndexFiles` or a path), holding the tags' lists (`save_tag_tops`)
+                   vi:VectorIndex, # the index the lists were computed on
+                   Q, has, # every tag's query vector, and which tags have one
+                   words, # [m, d] query vectors of words that are no tags, to calibrate on
+                   k=100, # results the calibration checks: the engine's first pages (`SHALLOW`)
+                   recall=0.97, # recall@k against exact search the pair must reach
+                   ms=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128), # tags per query, tried in order
+                   depths=(100, 250, 500, 1000)): # rows of each list, tried in order
+    "Build and calibrate `NearTags`, write its tag index; returns its info for the manifest (use False when no pair reached `recall`)."
+    F, t0 = IndexFiles.of(out), time.time()
+    tags, how = near_tags_index(Q, has)
+    info = dict(tags_index=how, tags=int(has.sum()), k=int(min(k, vi.n_valid)), ef_search=64, recall_target=recall, queries=len(words))
+    nt = NearTags(vi, load_tag_tops(F), tags, dict(info, m=1, depth=depths[0]))
+    width, n_tags = nt.tops.rows.shape[1], int(has.sum())
+    depths, ms = [d for d in depths if d <= width] or [width], [x for x in ms if x <= n_tags] or [n_tags]
+    truth, tried = vi.exact(words, info['k'])[1] if len(words) else None, []  # tried: (recall, mean candidates, m, depth), for each depth the fewest tags reaching `recall`
+    for depth in depths if len(words) else []:
+        for m in ms:
+            C = [nt.candidates(q, m, depth) for q in words]
+            got = float(np.mean([len(np.intersect1d(vi.rescore(q, c, info['k'])[1], t)) / len(t) for q, c, t in zip(words, C, truth)]))
+            if got >= recall: break
+        tried.append((got, float(np.mean([len(c) for c in C])), m, depth))
+    ok = [x for x in tried if x[0] >= recall]
+    got, cand, m, depth = min(ok, key=lambda x: x[1]) if ok else max(tried, default=(0., 0., ms[-1], depths[-1]))  # the cheapest pair reaching `recall`, else the best
+    info.update(m=m, depth=depth, recall=round(got, 4), candidates=round(cand, 1), use=bool(ok))
+    with atomic_write(F.near_tags, 'wb') as o: o.write(faiss.serialize_index(tags).tobytes())
+    info['seconds'] = round(time.time() - t0, 2)
+    return info
+
+def load_near_tags(out, # the vector index folder (an `IndexFiles` or a path)
+                   vi:VectorIndex, tops:TagTops, # the collection's vectors and the tags' lists
+                   info): # what `save_near_tags` returned (the manifest's `near_tags`)
+    "The stored `NearTags`, or None where the index stage stored none."
+    F = IndexFiles.of(out)
+    return NearTags(vi, tops, faiss.read_index(str(F.near_tags)), info) if info and tops is not None and F.near_tags.is_file() else None
 
 # %% ../nbs/08a_lookups.ipynb #eb9b5f26
 def neighbour_table(coll, # the collection

@@ -22,7 +22,7 @@ from .model import load_matcher, torch_threads
 from .evidence import KS, unit_rows
 from .zeroshot import conse_images
 from .vectors import VectorIndex, auto_kind
-from .lookups import neighbour_table, save_neighbours, save_tag_blocks, save_tag_tops, tag_query_vectors, save_tag_ranks, ranking_params
+from .lookups import neighbour_table, save_neighbours, save_tag_blocks, save_tag_tops, tag_query_vectors, save_tag_ranks, ranking_params, save_near_tags
 
 # %% auto #0
 __all__ = ['INDEX_LOCK_WAIT', 'index_stamps', 'check_vector_index', 'word_vectors', 'untrained_index', 'untrained_vectors',
@@ -59,11 +59,12 @@ def index_stamps(path, # a built collection folder or its `Layout`
 _WHAT = dict(checkpoint_sha256='the model', collection_fingerprint='the collection', rows='the collection', features='the image features',
              tags='the tag index', words='the word vectors')
 _FILES = ('vectors', 'valid', 'faiss', 'neighbours', 'neighbour_sims') # what every vector index holds (`IndexFiles`)
-_TOPS = ('tag_tops', 'tag_top_scores') # what an approximate index adds (`save_tag_tops`)
+_TOPS = ('tag_tops', 'tag_top_scores') # what an approximate index adds (`save_tag_tops`; and `save_near_tags`, `near_tags`)
 
 def _complete(F, man, trained=True): # `IndexFiles`, its manifest, whether a model made it
     "Whether every file the index stage wrote is there."
-    return all(getattr(F, f).is_file() for f in _FILES + (('blocks_manifest',) if trained else ()) + (_TOPS if man.get('tag_tops') else ()))
+    return all(getattr(F, f).is_file() for f in _FILES + (('blocks_manifest',) if trained else ()) + (_TOPS if man.get('tag_tops') else ())
+               + (('near_tags',) if man.get('near_tags') else ()))
 
 def check_vector_index(path, # a built collection folder or its `Layout`
                        coll=None): # its collection (read from the folder when None)
@@ -87,7 +88,7 @@ def _calibration_queries(L, coll, model, dev, vecs, valid, kv):
     "Typical queries for calibrating an approximate index: tags, words that are not tags, images."
     tags, tv, found = load_text_features(L.text, coll)
     rng, kv, tagset = np.random.default_rng(0), kv if kv is not None else word_vectors(L, coll)[0], set(tags)
-    words = [] if kv is None else [w for w in kv.index_to_key[200:20_000] if w.isalpha() and w not in tagset]
+    words = [] if kv is None else [w for w in kv.index_to_key[200:100_000] if w.isalpha() and w not in tagset]
     wv = [kv[w] for w in rng.permutation(np.array(words, dtype=object))[:200]] if words else np.zeros((0, tv.shape[1]), np.float32)
     with torch.inference_mode(), torch_threads(1):
         tq, wq = (model.embed_texts(torch.as_tensor(np.asarray(x, np.float32).reshape(-1, tv.shape[1]), device=dev)).float().cpu().numpy()
@@ -119,17 +120,17 @@ def _project(L, coll, dev, progress=False):
         for lo, a, _ in feature_shards(L.image, changed):  # one shard at a time: never all the features in memory
             vecs[lo:lo + len(a)] = model.embed_images(torch.as_tensor(np.array(a), device=dev)).float().cpu().numpy(); bar.update(len(a))
     vecs[~valid] = 0
+    cq = _calibration_queries(L, coll, model, dev, vecs, valid, None) if kind != 'flat' else None  # tags, other words, images
     if inc: vi = VectorIndex(vecs, valid, faiss.read_index(str(F.faiss)), man['index']).update(rows)
     else:
-        cq = _calibration_queries(L, coll, model, dev, vecs, valid, None)  # tags, other words, images
-        vi = VectorIndex.build(vecs, queries=cq[:2], image_queries=cq[2])
+        vi = VectorIndex.build(vecs, queries=cq and cq[:2], image_queries=cq and cq[2])
         vi.info['trained_on'] = nv
     vi.save(F)
     moved = np.zeros(n, bool); moved[rows] = True  # validity changes only in changed shards too
     t, ti = time.time(), TagIndex.load(L.folder, coll); nb = save_tag_blocks(F, ti, vecs, valid, moved if inc else None)
     t_blocks, t = round(time.time() - t, 2), time.time()
     how = save_neighbours(F, coll, L.image, valid)
-    t_nb, tops = round(time.time() - t, 2), None
+    t_nb, tops, near = round(time.time() - t, 2), None, None
     tags, tvecs, found = load_text_features(L.text, coll); found = np.asarray(found, bool)
     Q, rk = tag_query_vectors(model, tvecs, dev), ranking_params(meta)
     ranks = save_tag_ranks(F, ti, vecs, valid, Q * found[:, None], tags, np.load(F.neighbours, mmap_mode='r'),
@@ -138,9 +139,11 @@ def _project(L, coll, dev, progress=False):
         key = hashlib.sha256('\n'.join(tags).encode()).hexdigest()
         same = inc and (man.get('tag_tops') or {}).get('tags_sha256') == key  # merge only into the lists of the same tags
         tops = dict(save_tag_tops(F, vi, Q, found, changed=rows if same else None), tags_sha256=key)
-    else: F.tag_tops.unlink(missing_ok=True); F.tag_top_scores.unlink(missing_ok=True)
+        near = save_near_tags(F, vi, Q, found, cq[1])  # words that are no tags: through their nearest tags' lists
+    else:
+        for f in (F.tag_tops, F.tag_top_scores, F.near_tags): f.unlink(missing_ok=True)
     man = dict(stage='search-index', **want, dim=int(model.cfg.dim), valid=nv, index=vi.info, tag_blocks=dict(nb, seconds=t_blocks),
-               neighbours=dict(k=max(KS), seconds=t_nb, **how), tag_tops=tops, tag_ranks=ranks, feature_settings=settings, shards=shards,
+               neighbours=dict(k=max(KS), seconds=t_nb, **how), tag_tops=tops, near_tags=near, tag_ranks=ranks, feature_settings=settings, shards=shards,
                incremental=bool(inc), rows_projected=len(rows), seconds=round(time.time() - t0, 2))
     save_json(man, F.manifest)
     return man

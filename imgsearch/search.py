@@ -23,7 +23,7 @@ from .model import load_matcher, torch_threads
 from .evidence import confidence, unit_rows
 from .vectors import VectorIndex, top_k
 from .ranking import MAX_RESULTS, SHALLOW, collapse_rows, rank
-from .lookups import load_tag_blocks, load_tag_tops, tag_query_vectors, load_tag_ranks, ranking_params, vote_columns, column
+from .lookups import load_tag_blocks, load_tag_tops, tag_query_vectors, load_tag_ranks, ranking_params, vote_columns, column, load_near_tags
 from .project import RawMatcher, check_vector_index, untrained_vectors, word_vectors
 
 # %% auto #0
@@ -81,6 +81,7 @@ class Engine:
         self.kv, self.kv_problem, self._bb, self.threads, self._lock, self._blocks, self._votes = kv, kv_problem, None, None, threading.Lock(), {}, None
         self._ranks = {}  # tag -> its images as its tag query ranks them, stored by the index stage for large tags (`load` reads them)
         self._nb = self._nbs = self._votes_by_row = self._tops = None  # each image's nearest tagged images (rows, cosines); each tag's nearest images
+        self._near = None  # a word that is no tag, searched through its nearest tags' lists (`NearTags`), where the index stage calibrated it
         self.text_vi = vi  # what word queries search: the same vectors once trained, ConSE vectors before
         self.ranking = ranking_params(meta)  # chosen on validation by imgsearch-train
         self._tag_proj = tag_query_vectors(model, self._tvecs, device)  # every tag's query vector, once: a tag query skips the text tower
@@ -108,7 +109,7 @@ def load(cls:Engine, path, # a folder built by imgsearch-build, trained by imgse
         if text[1].shape[1] != model.cfg.txt_dim: raise ValueError(f'the model expects {model.cfg.txt_dim}-d word vectors, the build has {text[1].shape[1]}-d: retrain it')
         eng = cls(L, coll, TagIndex.load(L.folder, coll), model, meta, VectorIndex.load(L.index, man['index']), text, kv, kv_problem, dev)
         eng._blocks, eng._tops = load_tag_blocks(L.index, eng.index, eng.vi.valid), load_tag_tops(L.index) if man.get('tag_tops') else None
-        eng._ranks = load_tag_ranks(L.index)
+        eng._ranks, eng._near = load_tag_ranks(L.index), load_near_tags(L.index, eng.vi, eng._tops, man.get('near_tags'))
         eng._nb, eng._nbs = np.load(L.index.neighbours, mmap_mode='r'), np.load(L.index.neighbour_sims, mmap_mode='r')
     else:  # no trained model (no tags yet, or none with a word vector): search without one
         u = untrained_vectors(L, coll, kv)  # as imgsearch-index wrote them, else computed here, in memory
@@ -221,6 +222,8 @@ def search(self:Engine, q:str, # a tag, a word or a phrase; normalised like tags
     vi = self.text_vi if words else self.vi
     depth = self._depth(vi, offset, k) if mode_used != 'tag' else MAX_RESULTS  # tag matches only: no search
     if near is not None: near = near[0][:depth], near[1][:depth]  # as deep as its search would go
+    elif words and mode_used != 'tag' and self._near is not None and self._near.use and depth <= self._near.k:
+        near = self._near.search(v, depth)  # a word that is no tag: its nearest tags' lists, re-scored
     stored = self._ranks.get(t) if t in self._tag_vec else None  # the tag's own images, ranked by the index stage
     ranked = rank(vi, v, rows, mode_used, depth, tag_block=self._blocks.get(t), votes=votes, nearest=near, k=self.ranking['k'], beta=self.ranking['beta'],
                   tag_ranked=stored)

@@ -66,6 +66,7 @@ class VectorIndex:
         self.rerank = int(self.info.get('rerank', 1))  # ivfpq: candidates fetched per result, re-scored exactly
         self.graph = _graph(index)  # hnsw: the graph, whose efSearch is the calibrated search depth for text queries
         self.ef_images = int(self.info.get('ef_images', 0))  # hnsw: the calibrated depth for image queries (0: efSearch)
+        self.nprobe_images = int(self.info.get('nprobe_images', 0))  # ivf: the calibrated cells for image queries (0: nprobe)
     @property
     def kind(self): return ('hnsw' if self.graph is not None else 'ivfpq' if isinstance(self.index, faiss.IndexIVFPQFastScan)
                             else 'ivf' if isinstance(self.index, faiss.IndexIVF) else 'flat')
@@ -78,7 +79,7 @@ class VectorIndex:
     def search(self, q, # [d] unit query vector
                k, # how many results
                rows=None, # sorted collection rows to restrict to; None: all
-               image=False): # the query is an image's vector (`similar`): a graph searches it at its own calibrated depth
+               image=False): # the query is an image's vector (`similar`): a graph or an IVF searches it at its own calibrated depth
         "Scores and rows of the `k` nearest vectors by cosine, best first; zero rows never come back."
         q = np.ascontiguousarray(q, np.float32).reshape(1, -1)
         if rows is not None:
@@ -96,7 +97,8 @@ class VectorIndex:
             params = faiss.SearchParametersHNSW(efSearch=max(self.ef_images if image and self.ef_images else self.graph.hnsw.efSearch, kc))
         elif self.kind != 'flat':  # scan enough cells to meet about 2kc allowed vectors, and the calibrated share of them
             ix = self.index
-            params = faiss.SearchParametersIVF(nprobe=min(ix.nlist, int(np.ceil(max(ix.nprobe * ix.ntotal, 2 * kc * ix.nlist) / n))))
+            probe = self.nprobe_images if image and self.nprobe_images else ix.nprobe
+            params = faiss.SearchParametersIVF(nprobe=min(ix.nlist, int(np.ceil(max(probe * ix.ntotal, 2 * kc * ix.nlist) / n))))
             if rows is not None:
                 bits = np.zeros(self.n, bool); bits[rows] = True
                 bm = np.packbits(bits, bitorder='little')  # kept alive while the selector uses it
@@ -143,7 +145,7 @@ def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (un
           m=32, # hnsw: links per vector in the graph
           ef_construction=80, # hnsw: candidates kept while linking a new vector (a better graph for queries far from the images than FAISS's 40)
           queries=None, # [m, d] typical queries to calibrate nprobe, or a list of such groups; None: 200 of the vectors
-          image_queries=None, # [m, d] image vectors as queries (what `similar` asks), one more group; a graph gets its own depth for them
+          image_queries=None, # [m, d] image vectors as queries (what `similar` asks), one more group; a graph or an IVF gets its own depth for them
           recall=0.97, # recall@100 against exact search that nprobe must reach
           train_size=200_000, # vectors sampled to train the IVF centroids
           seed=0): # seeds the sample and k-means
@@ -197,6 +199,8 @@ def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (un
         if kind == 'ivfpq': vi.info.update(rerank=vi.rerank, code_bytes=d // 4)
         if kind == 'hnsw' and img_at:  # images sit where the graph was built: usually a far smaller depth
             vi.ef_images = img_at[0]; vi.info.update(ef_images=img_at[0], recall_at_100_images=round(img_at[1], 4))
+        if kind == 'ivf' and img_at:  # and near their own cells: usually far fewer cells
+            vi.nprobe_images = img_at[0]; vi.info.update(nprobe_images=img_at[0], recall_at_100_images=round(img_at[1], 4))
     vi.info['seconds'] = round(time.time() - t0, 2)
     return vi
 
