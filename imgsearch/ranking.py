@@ -38,13 +38,17 @@ def rank(vi:VectorIndex, # the collection's vectors
         elif tag_rows is not None and len(tag_rows): tr = tag_rows[vi.valid[tag_rows]]; sc = np.einsum('ij,j->i', vi.vectors[tr], np.asarray(q, np.float32))
         else: sc, tr = none
         sc = fused(sc, tr); top = top_k(sc, depth); tag = sc[top], tr[top]
-    if mode == 'tag': return tag[0], tag[1], np.ones(len(tag[1]), bool)
+    if mode == 'tag' or (mode == 'hybrid' and len(tag[1]) >= depth): return tag[0], tag[1], np.ones(len(tag[1]), bool)  # (the tag fills the list)
     s, r = nearest if nearest is not None else vi.search(q, depth)  # the nearest `depth`: with the tag's rows left out, still enough for the rest of the list
-    if len(vr):  # images with a vote may rank above the nearest ones: score them too
-        extra = vr[np.asarray(vi.valid[vr])]; extra = extra[~np.isin(extra, r)]
-        s = fused(np.concatenate([s, np.einsum('ij,j->i', vi.vectors[extra], np.asarray(q, np.float32))]), r := np.concatenate([r, extra]))
+    need, low = depth - (len(tag[1]) if mode == 'hybrid' else 0), (float(s.min()) if len(s) else -np.inf)  # any other row's cosine is at most `low`
     if mode == 'hybrid' and len(tag[1]): keep = ~np.isin(r, tag[1]); s, r = s[keep], r[keep]
-    top = top_k(s, depth - (len(tag[1]) if mode == 'hybrid' else 0))
+    if len(vr):  # images with a vote may rank above the nearest ones: score those whose vote could lift them past the `need`-th
+        s = fused(s, r)
+        bar = np.partition(s, len(s) - need)[len(s) - need] if len(s) >= need else -np.inf
+        may = vr[vv * (beta / k) >= bar - low]
+        extra = may[np.asarray(vi.valid[may])]; extra = extra[~np.isin(extra, r) & ~np.isin(extra, tag[1])]
+        s, r = np.concatenate([s, fused(np.einsum('ij,j->i', vi.vectors[extra], np.asarray(q, np.float32)), extra)]), np.concatenate([r, extra])
+    top = top_k(s, need)
     s, r = s[top], r[top]
     if mode == 'semantic': return s, r, np.zeros(len(r), bool)
     return np.concatenate([tag[0], s]), np.concatenate([tag[1], r]), np.arange(len(tag[1]) + len(r)) < len(tag[1])
