@@ -283,10 +283,12 @@ def serve_loopback(folder, a, open_words):
     try:
         for paths in kinds.values():
             for u in paths: serve_bench.fetch(port, u)
-        out = dict(workers=a.workers, clients=a.clients, start_s=started, load_before=os.getloadavg()[0], kinds={})
-        for kind, paths in kinds.items():
-            secs, lat, bad = serve_bench.load(port, paths, a.clients, a.requests)
-            out['kinds'][kind] = dict(requests=len(lat), errors=bad, rps=len(lat) / secs,
+        out = dict(workers=a.workers, clients=a.clients, start_s=started, load_before=os.getloadavg()[0])
+        for keep, key in ((False, 'kinds'), (True, 'kinds_keepalive')):  # a new connection per request, then one kept open per client
+            out[key] = {}
+            for kind, paths in kinds.items():
+                secs, lat, bad = serve_bench.load(port, paths, a.clients, a.requests, keepalive=keep)
+                out[key][kind] = dict(requests=len(lat), errors=bad, rps=len(lat) / secs,
                                       p50_ms=float(np.percentile(lat, 50) * 1e3), p99_ms=float(np.percentile(lat, 99) * 1e3))
         parts = {}; tot, big, procs = pss(p.pid, parts)
         out.update(pss_gib=tot / GiB, largest_rss_gib=big / GiB, processes=procs, pss_anon_gib=parts.get('Pss_Anon', 0) / GiB,
@@ -346,8 +348,9 @@ def table(results):
     add('recall@100 against exact search: words through the vector index', lambda r: r['recall_at_100']['words, through the vector index'], '{:.3f}', False)
     add('peak RSS of the bench process (GiB)', lambda r: r['peak_rss_gib'])
     add('server: start to /healthz (s)', lambda r: r['server']['start_s'], '{:.1f}')
-    for k in ('tag', 'semantic', 'hybrid', 'similar', 'open'):  # open: words that are no tag (n/a in runs before it)
-        add(f'server req/s (p50 ms): {k}', lambda r, k=k: f"{r['server']['kinds'][k]['rps']:.0f} ({r['server']['kinds'][k]['p50_ms']:.0f})", '{}', False)
+    for key, how in (('kinds', ''), ('kinds_keepalive', ', connections kept open')):  # n/a: runs before these were measured
+        for k in ('tag', 'semantic', 'hybrid', 'similar', 'open'):  # open: words that are no tag
+            add(f'server req/s (p50 / p99 ms){how}: {k}', lambda r, k=k, key=key: f"{r['server'][key][k]['rps']:.0f} ({r['server'][key][k]['p50_ms']:.0f} / {r['server'][key][k]['p99_ms']:.0f})", '{}', False)
     add('server memory: PSS of master + workers (GiB)', lambda r: r['server']['pss_gib'])
     add('server memory: of it anonymous / file-backed (GiB)',  # n/a: runs before the split was measured
         lambda r: f"{r['server']['pss_anon_gib']:.2f} / {r['server']['pss_file_gib']:.2f}", '{}', False)

@@ -51,15 +51,23 @@ def stop(p):
     try: p.wait(30)
     except subprocess.TimeoutExpired: os.killpg(p.pid, signal.SIGKILL)
 
-def load(port, paths, clients, requests):
-    "Each of `clients` threads sends `requests` GETs cycling through `paths`; returns (seconds, latencies, errors)."
+def load(port, paths, clients, requests, keepalive=False):
+    "Each of `clients` threads sends `requests` GETs cycling through `paths`, a new connection each or (`keepalive`) one kept open; returns (seconds, latencies, errors)."
     def client(c):
-        lat, bad = [], 0
+        lat, bad, conn = [], 0, None
         for i in range(requests):
             t = time.perf_counter()
-            status, _ = fetch(port, paths[(c * requests + i) % len(paths)])
+            if keepalive:  # as browsers and API clients do: one connection, reopened if the server closed it
+                for attempt in (0, 1):
+                    conn = conn or http.client.HTTPConnection('127.0.0.1', port, timeout=60)
+                    try: conn.request('GET', paths[(c * requests + i) % len(paths)]); r = conn.getresponse(); r.read(); status = r.status; break
+                    except (http.client.HTTPException, ConnectionError):
+                        conn.close(); conn = None
+                        if attempt: raise
+            else: status, _ = fetch(port, paths[(c * requests + i) % len(paths)])
             lat.append(time.perf_counter() - t)
             bad += status != 200
+        if conn: conn.close()
         return lat, bad
     t0 = time.perf_counter()
     with ThreadPoolExecutor(clients) as ex: out = list(ex.map(client, range(clients)))
