@@ -161,6 +161,10 @@ def run_size(n, a, folder):
     kv = load_vectors('glove-6b-50d')
     words, open_words = vocabulary(kv, a.tags, 400)
 
+    if a.serve_only:  # the server alone, on a kept collection as it is
+        with st('server'): res['server'] = serve_loopback(folder, a, open_words)
+        res['stages'], res['reused'], res['serve_only'] = st.out, str(folder), True
+        return res
     if a.reuse:  # a collection kept by an earlier run: its index stage and all that follows again, with this code
         L.index.manifest.unlink(missing_ok=True); res['reused'] = str(folder)
     else: res.update(build_and_train(n, a, L, st, kv, words))
@@ -375,6 +379,7 @@ def main():
     ap.add_argument('--tmp', default=None, help='folder for the collections (default: the system temp folder)')
     ap.add_argument('--keep', action='store_true', help='keep the built collections')
     ap.add_argument('--reuse', default=None, help='a collection folder an earlier run kept (--keep): run its index stage and all that follows again')
+    ap.add_argument('--serve-only', action='store_true', help='with --reuse: only the server, on the collection as it is')
     ap.add_argument('--table', default=None, help='only print the table of a JSON written earlier')
     ap.add_argument('--one', type=int, default=None, help=argparse.SUPPRESS)  # internal: run one size in this process
     ap.add_argument('--folder', default=None, help=argparse.SUPPRESS)

@@ -98,6 +98,7 @@ def main():
     ap.add_argument('--requests', type=int, default=100, help='requests per client and kind')
     ap.add_argument('--k', type=int, default=20, help='results per query')
     ap.add_argument('--blas', default='default', help='comma-separated BLAS/OpenMP thread environment settings to compare ("default" leaves them alone)')
+    ap.add_argument('--keepalive', action='store_true', help='each client keeps one connection open (default: a new one per request)')
     ap.add_argument('--out', default=None, help='also write the figures as JSON here')
     a = ap.parse_args()
     kinds = workloads(a.path, a.k)
@@ -118,7 +119,7 @@ def main():
                       f'{started:.1f} s after start; load average before the run {load1:.1f} on {os.cpu_count()} CPUs')
                 print(f"{'kind':<10}{'requests':>9}{'errors':>7}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
                 for kind, paths in kinds.items():
-                    secs, lat, bad = load(port, paths, a.clients, a.requests)
+                    secs, lat, bad = load(port, paths, a.clients, a.requests, a.keepalive)
                     row = dict(workers=workers, blas=blas, kind=kind, requests=len(lat), errors=bad, rps=len(lat) / secs,
                                p50_ms=float(np.percentile(lat, 50) * 1e3), p99_ms=float(np.percentile(lat, 99) * 1e3), start_s=started, load_before=load1)
                     report['runs'].append(row)
