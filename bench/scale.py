@@ -2,7 +2,8 @@
 
 Run by hand, not a test. For each size (by default 10k, 100k and 1.7 million images: the seed's collection had 1.7
 million) it writes a complete collection folder in the documented layout with the library's own stages, only
-without pixels, and measures every stage on it:
+without pixels (features are drawn, not computed; every image file is a link to one small JPEG, made before the
+server starts, since the server leaves out hits whose file is gone), and measures every stage on it:
 
 - **collection**: image ids and 1 to 3 tags per image drawn from a Zipf law (p ~ 1/rank) over a vocabulary of 50,000
   GloVe words (frequent words are frequent tags; the demo's top tag holds 9.5% of its postings, the law gives 8.8%);
@@ -20,7 +21,8 @@ without pixels, and measures every stage on it:
 - **queries**: `Engine.load`, then `Engine.search` end to end (k=20) for tags drawn by frequency (what users ask) and
   uniformly, open-vocabulary words (GloVe words that are not tags) and hybrid queries on tags drawn by frequency;
 - **server**: bench/serve.py's loopback load (gunicorn, `--workers` processes sharing the memory-mapped
-  vectors) for tag, semantic, hybrid and similar requests; memory of the server as the sum of its processes'
+  vectors) for tag, semantic, hybrid, similar and open-vocabulary requests, each client opening a new connection per
+  request, then keeping one open; memory of the server as the sum of its processes'
   proportional set sizes (PSS: a page shared by n processes counts 1/n in each).
 
 Each size runs in its own process, so peak RSS (`getrusage`) is that size's own; a sampling thread also records the
@@ -110,15 +112,30 @@ def vocabulary(kv, n_tags, n_open):
     words = [w for w in kv.index_to_key[150:] if w.isalpha() and w.isascii() and len(w) > 2 and normalise_tag(w) == w]
     return words[:n_tags], words[n_tags:n_tags + n_open]
 
-def synthetic_collection(n, words, seed=0):
-    "A `Collection` of `n` images without pixels, 1 to 3 tags each drawn by Zipf's law; and the [n, 3] tag draws and counts."
+def synthetic_collection(n, words, root, seed=0):
+    "A `Collection` of `n` images under `root` (`link_pixels` makes the files), 1 to 3 tags each drawn by Zipf's law; and the [n, 3] tag draws and counts."
     from imgsearch.data import Collection, Item
     rng = np.random.default_rng(seed)
     p = 1 / np.arange(1, len(words) + 1); p /= p.sum()
     draws, k = rng.choice(len(words), size=(n, 3), p=p), rng.integers(1, 4, n)
-    items = [Item(f'syn{i:07d}', f'/synthetic/{i // 1000:04d}/{i:07d}.jpg', tuple(dict.fromkeys(words[j] for j in d[:c])))
+    items = [Item(f'syn{i:07d}', f'{root}/{i // 1000:04d}/{i:07d}.jpg', tuple(dict.fromkeys(words[j] for j in d[:c])))
              for i, (d, c) in enumerate(zip(draws.tolist(), k.tolist()))]
     return Collection(items, name=f'synthetic-{n}'), draws, k
+
+def link_pixels(L):
+    """Make every image file of a synthetic collection a symbolic link to one small JPEG (made once beside the
+    collection), so that the server finds the files of the hits it returns; existing files are left alone."""
+    from PIL import Image
+    src = L.folder/'pixels.jpg'
+    if not src.exists(): Image.new('RGB', (64, 48), (90, 140, 200)).save(src)
+    made, dirs = 0, set()
+    with open(L.collection, encoding='utf-8') as f:
+        for line in f:
+            p = Path(json.loads(line)['path'])
+            if p.parent not in dirs: p.parent.mkdir(parents=True, exist_ok=True); dirs.add(p.parent)
+            try: os.symlink(src, p); made += 1
+            except FileExistsError: pass
+    return made
 
 def write_features(out, coll, draws, k, tag_vecs, dim, dtype, seed=0, shard_size=1024):
     "Synthetic image features in the image stage's shard format and manifest (as `embed_images` writes them)."
@@ -162,6 +179,7 @@ def run_size(n, a, folder):
     words, open_words = vocabulary(kv, a.tags, 400)
 
     if a.serve_only:  # the server alone, on a kept collection as it is
+        with st('image files linked'): res['linked'] = link_pixels(L)
         with st('server'): res['server'] = serve_loopback(folder, a, open_words)
         res['stages'], res['reused'], res['serve_only'] = st.out, str(folder), True
         return res
@@ -217,6 +235,7 @@ def run_size(n, a, folder):
     res['peak_rss_gib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GiB  # before the server: this process only
 
     if n <= a.serve_max:
+        with st('image files linked'): res['linked'] = link_pixels(L)  # the server drops hits whose file is gone
         with st('server'):
             res['server'] = serve_loopback(folder, a, open_words)
     res['stages'], res['load_after'] = st.out, os.getloadavg()[0]
@@ -246,7 +265,7 @@ def build_and_train(n, a, L, st, kv, words):
     res = {}
     dtype = 'float16' if n >= a.fp16_from else 'float32'
     with st('collection'):
-        coll, draws, k = synthetic_collection(n, words)
+        coll, draws, k = synthetic_collection(n, words, L.folder/'images')
         coll.save(L.collection)
     with st('inverted index'):
         idx = build_tag_index(coll)
@@ -281,12 +300,14 @@ def build_and_train(n, a, L, st, kv, words):
 
 def serve_loopback(folder, a, open_words):
     "bench/serve.py's load on the folder: requests/s and latency per kind, start-up time and the server's memory."
-    kinds = {k: v for k, v in serve_bench.workloads(folder, 20, open_words=open_words).items() if k != 'thumb'}  # no pixels, no thumbnails
+    kinds = {k: v for k, v in serve_bench.workloads(folder, 20, open_words=open_words).items() if k != 'thumb'}  # every image is one file: no thumbnails
     port = serve_bench.free_port()
     p, started = serve_bench.start(folder, port, a.workers, dict(os.environ))
     try:
         for paths in kinds.values():
             for u in paths: serve_bench.fetch(port, u)
+        hits = json.loads(serve_bench.fetch(port, kinds['tag'][0])[1])['results']
+        if not hits: raise SystemExit(f'the server returned no hits for {kinds["tag"][0]}: are the image files there?')
         out = dict(workers=a.workers, clients=a.clients, start_s=started, load_before=os.getloadavg()[0])
         for keep, key in ((False, 'kinds'), (True, 'kinds_keepalive')):  # a new connection per request, then one kept open per client
             out[key] = {}
