@@ -117,7 +117,7 @@ def load_tag_tops(out): # the vector index folder (an `IndexFiles` or a path)
     F = IndexFiles.of(out)
     return TagTops(np.load(F.tag_tops, mmap_mode='r'), np.load(F.tag_top_scores, mmap_mode='r')) if F.tag_tops.is_file() else None
 
-# %% ../nbs/08a_lookups.ipynb #790b6f06
+# %% ../nbs/08a_lookups.ipynb #50824e9e
 NEAR_TAGS_GRAPH = 4096 # from this many tags, a word's nearest tags come from a graph (HNSW) instead of exact search
 
 class NearTags:
