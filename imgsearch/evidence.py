@@ -11,7 +11,7 @@ __all__ = ['REFINE', 'EVIDENCE_EXACT', 'EVIDENCE_WORK', 'KS', 'BETAS', 'unit_row
 
 # %% ../nbs/05b_evidence.ipynb #875f0770
 import numpy as np, faiss, scipy.sparse as sp
-from .metrics import ranking_metrics, summarise
+from .metrics import ranking_metrics, summarise, overlap
 
 # %% ../nbs/05b_evidence.ipynb #07005bea
 def unit_rows(x): # [n, d] array (any float dtype; may be memory-mapped)
@@ -66,7 +66,7 @@ def _evidence_index(feats, evidence, recall, chunk, rows=0, work=0, report=None,
     for p in probes:
         ivf.nprobe = p
         got, gsims = _searched(index, feats, q, evidence, 10)
-        r = float(np.mean([len(np.intersect1d(a, b)) / len(b) for a, b in zip(got, truth)]))
+        r = overlap(got, truth)
         if p > 4 and r < last + .01: ivf.nprobe = p // 2; break  # more probes find no more
         report.update(method='ivf', nlist=int(ivf.nlist), nprobe=p, recall=round(r, 4),
                       cosine_ratio=round(float(np.mean(gsims.sum(1) / np.clip(tsims.sum(1), 1e-12, None))), 4))

@@ -14,6 +14,7 @@ from .tagindex import TagIndex
 from .shards import load_image_features
 from .model import torch_threads
 from .evidence import KS, nearest_evidence, vote_matrix, label_matrix
+from .metrics import overlap
 from .vectors import VectorIndex, top_k
 
 # %% auto #0
@@ -125,14 +126,15 @@ class NearTags:
     def __init__(self, vi:VectorIndex, # the collection's vectors
                  tops:TagTops, # each tag's stored nearest images
                  tags, # FAISS inner-product index over the tags' query vectors, ids = tag columns
-                 info): # its calibration: m, depth, k, ef_search, use
+                 info): # its calibration: m, depth, k, ef_search
         self.vi, self.tops, self.tags, self.info = vi, tops, tags, dict(info)
-        self.m, self.depth, self.k, self.use = int(info['m']), int(info['depth']), int(info['k']), bool(info.get('use', True))
+        self.m, self.depth, self.k = int(info['m']), int(info['depth']), int(info['k'])
+        self.graph = isinstance(faiss.downcast_index(tags.index), faiss.IndexHNSW)  # a graph is searched at efSearch >= m
     def candidates(self, q, # [d] unit query vector
                    m=None, depth=None): # None: as calibrated
         "Rows in the first `depth` entries of the lists of the `m` tags nearest to `q`."
         m, depth = m or self.m, depth or self.depth
-        params = faiss.SearchParametersHNSW(efSearch=max(self.info.get('ef_search', 64), m)) if 'hnsw' in self.info.get('tags_index', '') else None
+        params = faiss.SearchParametersHNSW(efSearch=max(self.info.get('ef_search', 64), m)) if self.graph else None
         _, I = self.tags.search(np.ascontiguousarray(q, np.float32).reshape(1, -1), m, params=params)
         r = np.sort(np.asarray(self.tops.rows[np.sort(I[0][I[0] >= 0]), :depth]).ravel())  # sorted: a row once, and gathered in order
         return r[np.concatenate(([True], r[1:] != r[:-1])) & (r >= 0)].astype(np.int64)  # (np.unique takes 3x longer)
@@ -171,7 +173,7 @@ def save_near_tags(out, # the vector index folder (an `IndexFiles` or a path), h
     for depth in depths if len(words) else []:
         for m in ms:
             C = [nt.candidates(q, m, depth) for q in words]
-            got = float(np.mean([len(np.intersect1d(vi.rescore(q, c, info['k'])[1], t)) / len(t) for q, c, t in zip(words, C, truth)]))
+            got = overlap([vi.rescore(q, c, info['k'])[1] for q, c in zip(words, C)], truth)
             if got >= recall: break
         tried.append((got, float(np.mean([len(c) for c in C])), m, depth))
     ok = [x for x in tried if x[0] >= recall]
@@ -184,9 +186,10 @@ def save_near_tags(out, # the vector index folder (an `IndexFiles` or a path), h
 def load_near_tags(out, # the vector index folder (an `IndexFiles` or a path)
                    vi:VectorIndex, tops:TagTops, # the collection's vectors and the tags' lists
                    info): # what `save_near_tags` returned (the manifest's `near_tags`)
-    "The stored `NearTags`, or None where the index stage stored none."
+    "The stored `NearTags`, or None where the index stage stored none or its calibration did not reach its recall (`use` False)."
     F = IndexFiles.of(out)
-    return NearTags(vi, tops, faiss.read_index(str(F.near_tags)), info) if info and tops is not None and F.near_tags.is_file() else None
+    ok = info and info.get('use') and tops is not None and F.near_tags.is_file()
+    return NearTags(vi, tops, faiss.read_index(str(F.near_tags)), info) if ok else None
 
 # %% ../nbs/08a_lookups.ipynb #eb9b5f26
 def neighbour_table(coll, # the collection

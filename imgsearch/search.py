@@ -222,7 +222,7 @@ def search(self:Engine, q:str, # a tag, a word or a phrase; normalised like tags
     vi = self.text_vi if words else self.vi
     depth = self._depth(vi, offset, k) if mode_used != 'tag' else MAX_RESULTS  # tag matches only: no search
     if near is not None: near = near[0][:depth], near[1][:depth]  # as deep as its search would go
-    elif words and mode_used != 'tag' and self._near is not None and self._near.use and depth <= self._near.k:
+    elif words and mode_used != 'tag' and self._near is not None and depth <= self._near.k:
         near = self._near.search(v, depth)  # a word that is no tag: its nearest tags' lists, re-scored
     stored = self._ranks.get(t) if t in self._tag_vec else None  # the tag's own images, ranked by the index stage
     ranked = rank(vi, v, rows, mode_used, depth, tag_block=self._blocks.get(t), votes=votes, nearest=near, k=self.ranking['k'], beta=self.ranking['beta'],

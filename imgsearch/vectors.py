@@ -12,6 +12,7 @@ import faiss, numpy as np
 from fastcore.basics import patch
 from .files import atomic_write
 from .layout import IndexFiles
+from .metrics import overlap
 
 # %% auto #0
 __all__ = ['EXACT_MAX', 'EXACT_ROWS', 'KINDS', 'APPROXIMATE', 'auto_kind', 'top_k', 'VectorIndex']
@@ -189,7 +190,7 @@ def build(cls:VectorIndex, vectors, # [N, d] float32 unit vectors; zero rows (un
             cands = [index.search(g, min(n, k * depths[-1]))[1] for g in groups]  # in one batch; the deepest depth holds the others
             for f in depths:
                 vi.rerank = f
-                got = [np.mean([len(np.intersect1d(a, b)) / k for a, b in zip(found(g, C, f), I0)]) for g, C, I0 in zip(groups, cands, truth)]
+                got = [overlap(found(g, C, f), I0) for g, C, I0 in zip(groups, cands, truth)]
                 if min(got) >= recall: break
             if img is not None and img_at is None and got[img] >= recall: img_at = p, float(got[img])
             if min(got) >= recall: break
